@@ -1,0 +1,3 @@
+//! Telegram bot whose copy and paywall come from Verdict experiments.
+
+fn main() {}

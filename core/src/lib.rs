@@ -1,0 +1,1 @@
+//! Pure flag evaluation and deterministic variant assignment.

@@ -1,0 +1,1 @@
+//! Pure statistics engine for experiment analysis.
