@@ -1,1 +1,60 @@
-fn main() {}
+//! The `verdict` command.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+use verdict::cli::{Cli, Command, CommonArgs, ServeArgs, TokenArgs};
+use verdict::db::DbTarget;
+use verdict::startup::{StartError, load_keys, open_database};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+        Command::Serve(args) => {
+            actix_web::rt::System::new().block_on(verdict::server::serve(&cli.common, &args))
+        }
+        Command::Migrate => migrate(&cli.common),
+        Command::Token(args) => token(&cli.common, &args),
+        Command::Openapi => {
+            println!(
+                "{}",
+                verdict::openapi::Document::new(&verdict::app::openapi_document()).json
+            );
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("verdict: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn migrate(common: &CommonArgs) -> Result<(), StartError> {
+    let target: DbTarget = common.database_url.parse()?;
+    open_database(&target, 1)?;
+    eprintln!("database is up to date");
+    Ok(())
+}
+
+fn token(common: &CommonArgs, args: &TokenArgs) -> Result<(), StartError> {
+    let target: DbTarget = common.database_url.parse()?;
+    let (keys, _) = load_keys(common, &target)?;
+    let token = keys.mint(
+        args.role,
+        &args.subject,
+        args.ttl,
+        Some(args.environment.as_str()),
+    )?;
+    println!("{token}");
+    Ok(())
+}

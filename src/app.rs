@@ -1,0 +1,93 @@
+//! The actix-web application: shared state, routes, middleware, extractor settings.
+
+use std::sync::Arc;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpRequest, web};
+use utoipa::OpenApi as _;
+use utoipa::openapi::OpenApi;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::{Config, SwaggerUi};
+
+use crate::auth::JwtKeys;
+use crate::db::Db;
+use crate::http::{ApiError, HttpMetrics, observe, path_error, query_error};
+use crate::openapi::{ApiDoc, Document};
+
+/// Everything a request handler may need; cheap to clone (one per worker).
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub db: Db,
+    /// Token keys.
+    pub keys: Arc<JwtKeys>,
+    /// Request metrics registry.
+    pub metrics: HttpMetrics,
+    /// The finished OpenAPI document.
+    pub document: Arc<Document>,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl AppState {
+    /// State over `db` with `keys`.
+    pub fn new(db: Db, keys: JwtKeys, max_body_bytes: usize) -> Self {
+        Self {
+            db,
+            keys: Arc::new(keys),
+            metrics: HttpMetrics::new(),
+            document: Arc::new(Document::new(&openapi_document())),
+            max_body_bytes,
+        }
+    }
+}
+
+/// The OpenAPI document generated from the registered handlers.
+pub fn openapi_document() -> OpenApi {
+    let (_, mut api) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(crate::api::configure)
+        .split_for_parts();
+    crate::openapi::finish(&mut api);
+    api
+}
+
+/// Builds the application over `state`.
+pub fn build(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let (app, _) = App::new()
+        .into_utoipa_app()
+        .configure(crate::api::configure)
+        .split_for_parts();
+    app.app_data(web::PayloadConfig::new(state.max_body_bytes))
+        .app_data(web::QueryConfig::default().error_handler(query_error))
+        .app_data(web::PathConfig::default().error_handler(path_error))
+        .app_data(state.keys.clone())
+        .app_data(web::Data::new(state.metrics.clone()))
+        .app_data(web::Data::from(state.document.clone()))
+        .app_data(web::Data::new(state))
+        .service(SwaggerUi::new("/docs/{_:.*}").config(Config::from("/openapi.json")))
+        .service(web::redirect("/docs", "/docs/"))
+        .default_service(web::to(not_found))
+        .wrap(from_fn(observe))
+}
+
+async fn not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::NotFound(format!(
+        "no route for {} {}",
+        req.method(),
+        req.path()
+    )))
+}

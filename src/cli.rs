@@ -1,0 +1,106 @@
+//! Command-line interface: every option can also be set through its environment variable.
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::auth::Role;
+
+/// Verdict: feature flags, experiments and decisions.
+#[derive(Debug, Parser)]
+#[command(name = "verdict", version, about)]
+pub struct Cli {
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Options shared by every command.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Options every command reads.
+#[derive(Debug, Clone, Args)]
+pub struct CommonArgs {
+    /// Database URL: `sqlite://PATH` (embedded default) or `postgres://USER@HOST/DB`.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://verdict.db",
+        global = true
+    )]
+    pub database_url: String,
+    /// HS256 secret for signing and verifying tokens. When unset on SQLite, a random
+    /// secret is generated and kept next to the database file.
+    #[arg(
+        long,
+        env = "VERDICT_JWT_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub jwt_secret: Option<String>,
+    /// PEM file (or inline PEM) with an RSA public key: also accept RS256 tokens from an identity provider.
+    #[arg(long, env = "VERDICT_JWT_PUBLIC_KEY", global = true)]
+    pub jwt_public_key: Option<String>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Migrate the database and serve the HTTP API (the default).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print a signed JWT for a role.
+    Token(TokenArgs),
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+/// Options of `verdict serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "VERDICT_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// Largest accepted request body in bytes; larger bodies get 413.
+    #[arg(long, env = "VERDICT_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "VERDICT_WORKERS")]
+    pub workers: Option<usize>,
+    /// Database connection pool size.
+    #[arg(long, env = "VERDICT_DB_POOL_SIZE", default_value_t = 8)]
+    pub db_pool_size: u32,
+}
+
+impl Default for ServeArgs {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            max_body_bytes: 1024 * 1024,
+            workers: None,
+            db_pool_size: 8,
+        }
+    }
+}
+
+/// Options of `verdict token`.
+#[derive(Debug, Clone, Args)]
+pub struct TokenArgs {
+    /// Role granted by the token.
+    #[arg(long, env = "VERDICT_TOKEN_ROLE")]
+    pub role: Role,
+    /// Who the token is for (the `sub` claim; recorded as the actor of changes).
+    #[arg(long, env = "VERDICT_TOKEN_SUBJECT")]
+    pub subject: String,
+    /// Lifetime, e.g. `30d`, `12h`.
+    #[arg(long, env = "VERDICT_TOKEN_TTL", default_value = "30d", value_parser = parse_ttl)]
+    pub ttl: Duration,
+    /// Environment an `sdk` token is bound to.
+    #[arg(long, env = "VERDICT_TOKEN_ENVIRONMENT", default_value = "production")]
+    pub environment: String,
+}
+
+fn parse_ttl(raw: &str) -> Result<Duration, String> {
+    humantime::parse_duration(raw).map_err(|e| format!("invalid duration {raw:?}: {e}"))
+}

@@ -1,0 +1,12 @@
+//! Storage: diesel over SQLite (embedded default) or PostgreSQL, chosen by `DATABASE_URL`.
+
+mod connection;
+mod migrate;
+mod pool;
+pub mod schema;
+mod target;
+
+pub use connection::DbConnection;
+pub use migrate::migrate;
+pub use pool::{Db, DbError};
+pub use target::{Backend, DbTarget, TargetError};

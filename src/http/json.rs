@@ -1,0 +1,107 @@
+//! JSON request bodies and query strings whose errors name the offending field.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::error::QueryPayloadError;
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpRequest, web};
+use serde::de::DeserializeOwned;
+
+use super::ApiError;
+
+/// A JSON request body. Unlike `web::Json`, a type error or unknown field is
+/// reported with the path of the field, and every failure is problem+json.
+#[derive(Debug)]
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let content_type_ok = is_json(req);
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !content_type_ok {
+                return Err(ApiError::UnsupportedMediaType(
+                    "request body must be JSON (Content-Type: application/json)".into(),
+                ));
+            }
+            let bytes = body.await.map_err(payload_error)?;
+            parse(&bytes).map(Json)
+        })
+    }
+}
+
+/// Deserializes JSON, naming the path of the field that failed.
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.is_empty() {
+        return Err(ApiError::BadRequest {
+            field: None,
+            message: "request body is empty; expected a JSON document".into(),
+        });
+    }
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = if inner.is_syntax() || inner.is_eof() {
+            format!("malformed JSON: {inner}")
+        } else {
+            inner.to_string()
+        };
+        ApiError::BadRequest {
+            field: (path != ".").then_some(path),
+            message,
+        }
+    })
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    match req.headers().get(actix_web::http::header::CONTENT_TYPE) {
+        None => true,
+        Some(value) => value
+            .to_str()
+            .map(|v| {
+                let essence = v.split(';').next().unwrap_or("").trim();
+                essence.eq_ignore_ascii_case("application/json")
+                    || essence.to_ascii_lowercase().ends_with("+json")
+            })
+            .unwrap_or(false),
+    }
+}
+
+fn payload_error(error: actix_web::Error) -> ApiError {
+    if error.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge("request body exceeds the configured size limit".into())
+    } else {
+        ApiError::BadRequest {
+            field: None,
+            message: format!("cannot read request body: {error}"),
+        }
+    }
+}
+
+/// Maps a query-string deserialization failure to a 400 problem.
+pub fn query_error(error: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let message = match &error {
+        QueryPayloadError::Deserialize(e) => format!("invalid query string: {e}"),
+        other => format!("invalid query string: {other}"),
+    };
+    ApiError::BadRequest {
+        field: None,
+        message,
+    }
+    .into()
+}
+
+/// Maps a path-parameter deserialization failure to a 400 problem.
+pub fn path_error(error: actix_web::error::PathError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::BadRequest {
+        field: None,
+        message: format!("invalid path parameter: {error}"),
+    }
+    .into()
+}

@@ -1,0 +1,13 @@
+//! HTTP plumbing shared by every route: problem+json errors, JSON bodies,
+//! request ids, request metrics.
+
+mod json;
+mod metrics;
+mod observe;
+mod problem;
+pub mod request_id;
+
+pub use json::{Json, parse as parse_json, path_error, query_error};
+pub use metrics::HttpMetrics;
+pub use observe::observe;
+pub use problem::{ApiError, FieldError, PROBLEM_JSON, Problem};

@@ -1,0 +1,12 @@
+//! Verdict: feature flags, experiments, statistical results and a decision log,
+//! served over REST by actix-web on SQLite (embedded) or PostgreSQL.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod db;
+pub mod http;
+pub mod openapi;
+pub mod server;
+pub mod startup;

@@ -1,0 +1,32 @@
+//! `verdict serve`: migrate, then serve HTTP until SIGTERM/SIGINT (graceful).
+
+use actix_web::HttpServer;
+
+use crate::app::{AppState, build};
+use crate::cli::{CommonArgs, ServeArgs};
+use crate::db::DbTarget;
+use crate::startup::{StartError, load_keys, open_database};
+
+/// Runs the HTTP service until it is asked to stop.
+pub async fn serve(common: &CommonArgs, args: &ServeArgs) -> Result<(), StartError> {
+    let target: DbTarget = common.database_url.parse()?;
+    let (keys, first_token) = load_keys(common, &target)?;
+    let db = open_database(&target, args.db_pool_size)?;
+    let state = AppState::new(db, keys, args.max_body_bytes);
+    if let Some(token) = first_token {
+        println!(
+            "First start: generated a signing secret next to the database.\n\
+             Admin token (valid 30 days; mint more with `verdict token`):\n\n{token}\n"
+        );
+    }
+    let mut server = HttpServer::new(move || build(state.clone()))
+        .bind(&args.bind)?
+        .shutdown_timeout(30);
+    if let Some(workers) = args.workers {
+        server = server.workers(workers.max(1));
+    }
+    tracing::info!(bind = %args.bind, backend = ?target.backend(), "serving");
+    server.run().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
