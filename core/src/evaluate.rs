@@ -1,0 +1,223 @@
+//! Evaluation results and the per-flag evaluation algorithm (the hot path).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::bucket::{UnitBuf, bucket_with_seed, unit_bytes};
+use crate::compile::{Body, CompiledFlag, CompiledServe, GateResult};
+use crate::context::Context;
+
+static NULL: Value = Value::Null;
+
+/// Why a value was served. Serialized as the OpenFeature reason string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Reason {
+    /// Enabled flag with no rules whose fallthrough is a fixed variant.
+    Static,
+    /// A rule matched and served a fixed variant.
+    TargetingMatch,
+    /// Served by a split (from a rule or the fallthrough).
+    Split,
+    /// The flag is disabled (kill switch): default variant.
+    Disabled,
+    /// Fell back: not in rollout, in a layer holdout / outside the flag's
+    /// layer range, missing bucketing key, or fixed fallthrough after no
+    /// rule matched.
+    Default,
+    /// The flag definition is invalid: default variant (or null).
+    Error,
+}
+
+impl Reason {
+    /// OpenFeature / OFREP reason string (`STATIC`, `TARGETING_MATCH`, …).
+    pub fn as_ofrep_str(self) -> &'static str {
+        match self {
+            Reason::Static => "STATIC",
+            Reason::TargetingMatch => "TARGETING_MATCH",
+            Reason::Split => "SPLIT",
+            Reason::Disabled => "DISABLED",
+            Reason::Default => "DEFAULT",
+            Reason::Error => "ERROR",
+        }
+    }
+}
+
+/// Error detail attached to an evaluation. Serialized as the OFREP error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    /// The bucketing attribute (`bucket_by`) is missing or not a string/integer.
+    TargetingKeyMissing,
+    /// The flag definition is invalid (see compile warnings).
+    ParseError,
+    /// Any other problem (e.g. an invalid layer the flag belongs to).
+    General,
+}
+
+impl ErrorCode {
+    /// OFREP error code string (`TARGETING_KEY_MISSING`, `PARSE_ERROR`, `GENERAL`).
+    pub fn as_ofrep_str(self) -> &'static str {
+        match self {
+            ErrorCode::TargetingKeyMissing => "TARGETING_KEY_MISSING",
+            ErrorCode::ParseError => "PARSE_ERROR",
+            ErrorCode::General => "GENERAL",
+        }
+    }
+}
+
+/// An experiment exposure: the unit was assigned `variant` by a split tagged
+/// with an experiment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct Exposure<'a> {
+    /// Experiment key.
+    pub experiment: &'a str,
+    /// Experiment phase.
+    pub phase: u32,
+    /// Assigned variant key.
+    pub variant: &'a str,
+}
+
+/// The result of evaluating one flag, borrowing from the compiled ruleset.
+///
+/// JSON (via `Serialize`):
+/// `{ "flag_key": "cta_copy", "variant": "urgency", "value": "Only 3 left!",
+///    "reason": "SPLIT", "flag_version": 7, "error": null, "rule_id": null,
+///    "exposure": { "experiment": "cta_copy", "phase": 1, "variant": "urgency" } }`
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Evaluation<'a> {
+    /// Flag key.
+    pub flag_key: &'a str,
+    /// Served variant key; `None` only for an invalid flag without a valid default.
+    pub variant: Option<&'a str>,
+    /// Served value (`null` when `variant` is `None`).
+    pub value: &'a Value,
+    /// Why this value was served.
+    pub reason: Reason,
+    /// The flag definition's version.
+    pub flag_version: u64,
+    /// Error detail (with `Reason::Error`, or `TargetingKeyMissing` with `Reason::Default`).
+    pub error: Option<ErrorCode>,
+    /// Id of the matched rule, if any.
+    pub rule_id: Option<&'a str>,
+    /// Experiment exposure, when served by an experiment split.
+    pub exposure: Option<Exposure<'a>>,
+}
+
+impl CompiledFlag {
+    /// Evaluates this flag for `ctx`. Never panics.
+    pub(crate) fn evaluate<'a>(&'a self, ctx: &Context) -> Evaluation<'a> {
+        let live = match &self.body {
+            Body::Broken(code) => return self.fallback(Reason::Error, Some(*code), None),
+            Body::Live(live) => live,
+        };
+        if !live.enabled {
+            return self.fallback(Reason::Disabled, None, None);
+        }
+        if let Some(gate) = &live.layer {
+            match gate.admits(ctx) {
+                GateResult::In => {}
+                GateResult::Out => return self.fallback(Reason::Default, None, None),
+                GateResult::MissingUnit => {
+                    return self.fallback(
+                        Reason::Default,
+                        Some(ErrorCode::TargetingKeyMissing),
+                        None,
+                    );
+                }
+            }
+        }
+        for rule in &live.rules {
+            if rule.conditions.iter().all(|c| c.matches(ctx)) {
+                return self.serve(&rule.serve, ctx, Some(&rule.id), Reason::TargetingMatch);
+            }
+        }
+        let fixed = if live.rules.is_empty() {
+            Reason::Static
+        } else {
+            Reason::Default
+        };
+        self.serve(&live.fallthrough, ctx, None, fixed)
+    }
+
+    fn serve<'a>(
+        &'a self,
+        serve: &'a CompiledServe,
+        ctx: &Context,
+        rule_id: Option<&'a str>,
+        fixed_reason: Reason,
+    ) -> Evaluation<'a> {
+        let split = match serve {
+            CompiledServe::Variant(i) => return self.served(*i, fixed_reason, rule_id, None),
+            CompiledServe::Split(split) => split,
+        };
+        let mut buf: UnitBuf = [0; 20];
+        let Some(unit) = ctx
+            .get(&self.bucket_by)
+            .and_then(|v| unit_bytes(v, &mut buf))
+        else {
+            return self.fallback(
+                Reason::Default,
+                Some(ErrorCode::TargetingKeyMissing),
+                rule_id,
+            );
+        };
+        let bucket = bucket_with_seed(unit, split.seed);
+        match split.ranges.iter().find(|(r, _)| r.contains(bucket)) {
+            Some((_, idx)) => {
+                let exposure = split.experiment.as_ref().and_then(|e| {
+                    self.variants.get(*idx).map(|v| Exposure {
+                        experiment: &e.key,
+                        phase: e.phase,
+                        variant: &v.key,
+                    })
+                });
+                self.served(*idx, Reason::Split, rule_id, exposure)
+            }
+            None => self.fallback(Reason::Default, None, rule_id),
+        }
+    }
+
+    fn served<'a>(
+        &'a self,
+        idx: usize,
+        reason: Reason,
+        rule_id: Option<&'a str>,
+        exposure: Option<Exposure<'a>>,
+    ) -> Evaluation<'a> {
+        match self.variants.get(idx) {
+            Some(v) => Evaluation {
+                flag_key: &self.key,
+                variant: Some(&v.key),
+                value: &v.value,
+                reason,
+                flag_version: self.version,
+                error: None,
+                rule_id,
+                exposure,
+            },
+            // Unreachable by construction; degrade instead of panicking.
+            None => self.fallback(Reason::Error, Some(ErrorCode::General), rule_id),
+        }
+    }
+
+    /// The default variant (or null) with the given reason.
+    fn fallback<'a>(
+        &'a self,
+        reason: Reason,
+        error: Option<ErrorCode>,
+        rule_id: Option<&'a str>,
+    ) -> Evaluation<'a> {
+        let v = self.default.and_then(|i| self.variants.get(i));
+        Evaluation {
+            flag_key: &self.key,
+            variant: v.map(|v| v.key.as_str()),
+            value: v.map_or(&NULL, |v| &v.value),
+            reason,
+            flag_version: self.version,
+            error,
+            rule_id,
+            exposure: None,
+        }
+    }
+}
