@@ -1,6 +1,7 @@
 //! HTTP routes. Each handler declares its minimum role in its signature
 //! (`Authorized<Pm>` etc.) and in its OpenAPI `security` scope.
 
+mod audit;
 mod error_mapping;
 mod evaluate;
 mod exposures;
@@ -43,5 +44,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(evaluate::sdk_config)
         .service(exposures::record_exposures)
         .service(ofrep::ofrep_evaluate_flags)
-        .service(ofrep::ofrep_evaluate_flag);
+        .service(ofrep::ofrep_evaluate_flag)
+        .service(audit::list_audit);
 }
