@@ -2,6 +2,7 @@
 //! (`Authorized<Pm>` etc.) and in its OpenAPI `security` scope.
 
 mod audit;
+mod definition_routes;
 mod error_mapping;
 mod evaluate;
 mod exposures;
