@@ -21,6 +21,7 @@ use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr};
     tags(
         (name = "operations", description = "Health, readiness, metrics, this document"),
         (name = "session", description = "The caller's identity"),
+        (name = "statistics", description = "Stateless statistics: sample-size planning and analysis of per-arm aggregates"),
     )
 )]
 pub struct ApiDoc;

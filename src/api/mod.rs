@@ -3,6 +3,8 @@
 
 mod ops;
 mod session;
+mod stats;
+mod stats_dto;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -13,4 +15,5 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(ops::metrics)
         .service(ops::openapi_json)
         .service(session::whoami);
+    cfg.service(stats::analyze).service(stats::power);
 }
