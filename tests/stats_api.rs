@@ -565,3 +565,59 @@ fn openapi_documents_the_endpoints() {
         );
     }
 }
+
+/// Numbers of `got` match the (rounded) documented `want` to 6 significant digits.
+fn assert_close_json(ctx: &str, got: &Value, want: &Value) {
+    match (got, want) {
+        (Value::Number(g), Value::Number(w)) => {
+            let (g, w) = (
+                g.as_f64().unwrap_or(f64::NAN),
+                w.as_f64().unwrap_or(f64::NAN),
+            );
+            assert!(
+                (g - w).abs() <= 1e-5 * w.abs().max(0.1),
+                "{ctx}: got {g}, documented {w}"
+            );
+        }
+        (Value::Object(g), Value::Object(w)) => {
+            assert_eq!(g.len(), w.len(), "{ctx}: same fields");
+            for (key, w) in w {
+                assert_close_json(&format!("{ctx}.{key}"), &g[key], w);
+            }
+        }
+        (Value::Array(g), Value::Array(w)) => {
+            assert_eq!(g.len(), w.len(), "{ctx}: length");
+            for (i, (g, w)) in g.iter().zip(w).enumerate() {
+                assert_close_json(&format!("{ctx}[{i}]"), g, w);
+            }
+        }
+        _ => assert_eq!(got, want, "{ctx}"),
+    }
+}
+
+/// The documented request examples are accepted and produce the documented
+/// response examples.
+#[actix_web::test]
+async fn openapi_examples_are_accurate() {
+    let ctx = TestApp::new(Backend::Sqlite);
+    let app = test::init_service(verdict::app::build(ctx.state.clone())).await;
+    let token = ctx.token(Role::Analyst);
+    let doc: Value =
+        serde_json::to_value(verdict::app::openapi_document()).expect("document serializes");
+    let schemas = &doc["components"]["schemas"];
+    for (path, request, response) in [
+        ("/api/v1/stats/analyze", "AnalyzeRequest", "AnalyzeResponse"),
+        ("/api/v1/stats/power", "PowerRequest", "PowerResponse"),
+    ] {
+        let body = schemas[request]["example"].to_string();
+        let (status, _, got) = post!(&app, path, Some(&token), &body);
+        assert_eq!(status, 200, "{path}: {got}");
+        let want = match &schemas[response]["example"] {
+            Value::Null => {
+                json!({"n_per_arm": schemas[response]["properties"]["n_per_arm"]["example"]})
+            }
+            example => example.clone(),
+        };
+        assert_close_json(path, &got, &want);
+    }
+}
