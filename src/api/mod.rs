@@ -14,6 +14,8 @@ mod ops;
 mod segments;
 mod session;
 mod stored;
+mod stats;
+mod stats_dto;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -46,5 +48,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(exposures::record_exposures)
         .service(ofrep::ofrep_evaluate_flags)
         .service(ofrep::ofrep_evaluate_flag)
-        .service(audit::list_audit);
+        .service(audit::list_audit)
+        .service(stats::analyze)
+        .service(stats::power);
 }
