@@ -13,9 +13,10 @@ mod ofrep;
 mod ops;
 mod segments;
 mod session;
-mod stored;
 mod stats;
 mod stats_dto;
+mod stored;
+mod webhooks;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -50,5 +51,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(ofrep::ofrep_evaluate_flag)
         .service(audit::list_audit)
         .service(stats::analyze)
-        .service(stats::power);
+        .service(stats::power)
+        .service(webhooks::list_webhook_deliveries);
 }
