@@ -71,6 +71,10 @@ pub struct ServeArgs {
     /// Database connection pool size.
     #[arg(long, env = "VERDICT_DB_POOL_SIZE", default_value_t = 8)]
     pub db_pool_size: u32,
+    /// How often (ms) to check the database for configuration changes made by
+    /// other replicas.
+    #[arg(long, env = "VERDICT_CONFIG_POLL_MS", default_value_t = 250)]
+    pub config_poll_ms: u64,
 }
 
 impl Default for ServeArgs {
@@ -80,6 +84,7 @@ impl Default for ServeArgs {
             max_body_bytes: 1024 * 1024,
             workers: None,
             db_pool_size: 8,
+            config_poll_ms: 250,
         }
     }
 }

@@ -3,10 +3,16 @@
 
 pub mod api;
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod db;
+pub mod definitions;
+pub mod evaluation;
+pub mod exposures;
+pub mod flags;
 pub mod http;
 pub mod openapi;
+pub mod ruleset;
 pub mod server;
 pub mod startup;
