@@ -200,8 +200,13 @@ async fn send_exposures(shared: &Shared, batch: Vec<ExposureRecord>) -> Sent {
         Ok(resp) => {
             // The service keeps the first exposure per unit; re-sent ones
             // are accepted but not stored again.
-            add(&queue.counters.sent, resp.accepted.min(n));
-            add(&queue.counters.duplicates, n.saturating_sub(resp.accepted));
+            let new = resp.first_exposures.unwrap_or(resp.accepted).min(n);
+            add(&queue.counters.sent, new);
+            add(
+                &queue.counters.duplicates,
+                resp.accepted.min(n).saturating_sub(new),
+            );
+            add(&queue.counters.rejected, n.saturating_sub(resp.accepted));
             tracing::trace!(endpoint = EXPOSURES_PATH, n, "verdict exposures sent");
             Sent::Done
         }

@@ -65,7 +65,7 @@ pub struct Details {
     pub error: Option<EvalError>,
     /// Version of the flag definition, when known.
     pub flag_version: Option<u64>,
-    /// Id of the matched targeting rule (local evaluation only).
+    /// Id of the matched targeting rule.
     pub rule_id: Option<String>,
 }
 

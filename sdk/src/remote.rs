@@ -32,6 +32,8 @@ pub(crate) struct RemoteFlag {
     pub(crate) version: Option<u64>,
     #[serde(default)]
     pub(crate) error_code: Option<String>,
+    #[serde(default)]
+    pub(crate) rule_id: Option<String>,
 }
 
 /// Unknown reason strings (a newer service) read as `DEFAULT`.
@@ -112,7 +114,7 @@ impl FlagValues {
                 reason: f.reason,
                 error: f.error_code.as_deref().map(EvalError::from_code),
                 flag_version: f.version,
-                rule_id: None,
+                rule_id: f.rule_id.clone(),
             },
         }
     }

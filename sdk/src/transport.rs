@@ -56,8 +56,12 @@ pub(crate) struct Rejection {
 /// `POST /api/v1/exposures` answer.
 #[derive(Debug, Default, serde::Deserialize)]
 pub(crate) struct ExposuresResponse {
+    /// Exposures accepted (stored now or already known).
     #[serde(default)]
     pub(crate) accepted: u64,
+    /// Units exposed for the first time in their experiment phase.
+    #[serde(default)]
+    pub(crate) first_exposures: Option<u64>,
 }
 
 /// An authenticated HTTP client for one service.
