@@ -13,6 +13,8 @@ use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::auth::JwtKeys;
 use crate::db::Db;
+use crate::events::IngestLimits;
+use crate::experiments::GuardrailPolicy;
 use crate::http::{ApiError, HttpMetrics, observe, path_error, query_error};
 use crate::openapi::{ApiDoc, Document};
 
@@ -29,6 +31,10 @@ pub struct AppState {
     pub document: Arc<Document>,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
+    /// Event ingestion limits.
+    pub ingest: IngestLimits,
+    /// Launch policy for experiments without a guardrail.
+    pub guardrail_policy: GuardrailPolicy,
 }
 
 impl AppState {
@@ -40,6 +46,8 @@ impl AppState {
             metrics: HttpMetrics::new(),
             document: Arc::new(Document::new(&openapi_document())),
             max_body_bytes,
+            ingest: IngestLimits::default(),
+            guardrail_policy: GuardrailPolicy::default(),
         }
     }
 }

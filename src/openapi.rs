@@ -21,6 +21,9 @@ use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr};
     tags(
         (name = "operations", description = "Health, readiness, metrics, this document"),
         (name = "session", description = "The caller's identity"),
+        (name = "events", description = "Event ingestion (batched, idempotent)"),
+        (name = "metrics", description = "The metric catalogue"),
+        (name = "experiments", description = "Experiments: definition, lifecycle, phases"),
     )
 )]
 pub struct ApiDoc;

@@ -12,7 +12,9 @@ pub async fn serve(common: &CommonArgs, args: &ServeArgs) -> Result<(), StartErr
     let target: DbTarget = common.database_url.parse()?;
     let (keys, first_token) = load_keys(common, &target)?;
     let db = open_database(&target, args.db_pool_size)?;
-    let state = AppState::new(db, keys, args.max_body_bytes);
+    let mut state = AppState::new(db, keys, args.max_body_bytes);
+    state.ingest = args.ingest_limits();
+    state.guardrail_policy = args.guardrail_policy;
     if let Some(token) = first_token {
         println!(
             "First start: generated a signing secret next to the database.\n\
