@@ -73,6 +73,10 @@ pub struct ServeArgs {
     /// Database connection pool size.
     #[arg(long, env = "VERDICT_DB_POOL_SIZE", default_value_t = 8)]
     pub db_pool_size: u32,
+    /// How often (ms) to check the database for configuration changes made by
+    /// other replicas.
+    #[arg(long, env = "VERDICT_CONFIG_POLL_MS", default_value_t = 250)]
+    pub config_poll_ms: u64,
     /// Most events accepted in one `POST /api/v1/events` batch.
     #[arg(long, env = "VERDICT_MAX_EVENTS_PER_BATCH", default_value_t = 1000)]
     pub max_events_per_batch: usize,
@@ -109,6 +113,7 @@ impl Default for ServeArgs {
             event_max_future: IngestLimits::default().max_future,
             event_max_age: IngestLimits::default().max_age,
             guardrail_policy: GuardrailPolicy::default(),
+            config_poll_ms: 250,
         }
     }
 }

@@ -1,11 +1,21 @@
 //! HTTP routes. Each handler declares its minimum role in its signature
 //! (`Authorized<Pm>` etc.) and in its OpenAPI `security` scope.
 
+mod audit;
+mod error_mapping;
+mod evaluate;
 mod events;
 mod experiments;
+mod exposures;
+mod flags;
+mod layers;
+mod meta;
 mod metrics;
+mod ofrep;
 mod ops;
+mod segments;
 mod session;
+mod stored;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -16,6 +26,29 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(ops::metrics)
         .service(ops::openapi_json)
         .service(session::whoami)
+        .service(flags::create_flag)
+        .service(flags::list_flags)
+        .service(flags::get_flag)
+        .service(flags::replace_flag)
+        .service(flags::patch_flag_environment)
+        .service(flags::delete_flag)
+        .service(segments::create_segment)
+        .service(segments::list_segments)
+        .service(segments::get_segment)
+        .service(segments::replace_segment)
+        .service(segments::delete_segment)
+        .service(layers::create_layer)
+        .service(layers::list_layers)
+        .service(layers::get_layer)
+        .service(layers::replace_layer)
+        .service(layers::delete_layer)
+        .service(evaluate::evaluate_all)
+        .service(evaluate::evaluate_one)
+        .service(evaluate::sdk_config)
+        .service(exposures::record_exposures)
+        .service(ofrep::ofrep_evaluate_flags)
+        .service(ofrep::ofrep_evaluate_flag)
+        .service(audit::list_audit)
         .service(events::ingest)
         .service(metrics::list_metrics)
         .service(metrics::create_metric)
