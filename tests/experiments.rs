@@ -717,7 +717,104 @@ async fn overlapping_experiments_are_refused(backend: Backend) {
     );
 }
 
+/// The analysis window of a unit starts at its first exposure in the phase.
+async fn exposure_window_joins_events(backend: Backend) {
+    use chrono::{TimeDelta, Utc};
+    use verdict::exposures::{ExposureRecord, insert_batch};
+    use verdict::metrics_catalog::{self as catalog, arm_data, unit_values};
+
+    let ctx = TestApp::new(backend);
+    let app = test::init_service(verdict::app::build(ctx.state.clone())).await;
+    catalogue_and_flag(&app, &ctx).await;
+    let clicks = json!({"key": "clicked", "name": "Clicked", "direction": "higher_is_better",
+        "definition": {"type": "conversion", "event": "cta_click"}});
+    let (status, _) = call!(app, ctx, Role::Pm, post, "/api/v1/metrics", clicks);
+    assert_eq!(status, StatusCode::CREATED);
+    let now = Utc::now();
+    let at = |minutes: i64| (now - TimeDelta::minutes(minutes)).naive_utc();
+    let ev = |id: &str, unit: &str, name: &str, minutes_ago: i64, value: Option<f64>| {
+        json!({"event_id": id, "unit_id": unit, "name": name, "value": value,
+            "timestamp": (now - TimeDelta::minutes(minutes_ago)).to_rfc3339()})
+    };
+    let events = json!({"events": [
+        ev("1", "u1", "cta_click", 180, None),
+        ev("2", "u1", "cta_click", 90, None),
+        ev("3", "u1", "alerts_push_sent", 100, None),
+        ev("4", "u1", "alerts_push_sent", 80, None),
+        ev("5", "u2", "alerts_push_sent", 50, None),
+        ev("6", "u3", "cta_click", 50, None),
+        ev("7", "u1", "nps_survey", 70, Some(10.0)),
+        ev("8", "u2", "nps_survey", 40, Some(3.0)),
+    ]});
+    let (status, body) = call!(app, ctx, Role::Sdk, post, "/api/v1/events", events);
+    assert_eq!(
+        (status, body["accepted"].clone()),
+        (StatusCode::OK, json!(8)),
+        "{body}"
+    );
+    let record = |phase: i32, unit: &str, variant: &str, minutes_ago: i64| ExposureRecord {
+        experiment_key: "cta_copy".into(),
+        phase,
+        unit_id: unit.into(),
+        variant: variant.into(),
+        first_seen: at(minutes_ago),
+    };
+    let mut conn = ctx.pool().conn().expect("conn");
+    let conn: &mut DbConnection = &mut conn;
+    insert_batch(
+        conn,
+        &[
+            record(1, "u1", "control", 120),
+            record(1, "u2", "urgency", 60),
+            record(2, "u1", "urgency", 30),
+        ],
+    )
+    .expect("exposures");
+    let as_of = now.naive_utc();
+    let values = |conn: &mut DbConnection, key: &str, phase: u32, pre: Option<u32>| {
+        let m = catalog::get(conn, key).expect("metric");
+        let mut v = unit_values(conn, "cta_copy", phase, &m, as_of, pre).expect("values");
+        v.sort_by(|a, b| a.unit_id.cmp(&b.unit_id));
+        v
+    };
+    let clicked = values(conn, "clicked", 1, Some(1));
+    let summary: Vec<(&str, f64, Option<f64>)> = clicked
+        .iter()
+        .map(|u| (u.unit_id.as_str(), u.value, u.pre_value))
+        .collect();
+    assert_eq!(
+        summary,
+        [("u1", 1.0, Some(1.0)), ("u2", 0.0, Some(0.0))],
+        "u1 clicked before and after exposure; u3 was never exposed"
+    );
+    let ctr = values(conn, "alert_ctr", 1, None);
+    let ratios: Vec<(f64, Option<f64>)> = ctr.iter().map(|u| (u.value, u.denominator)).collect();
+    assert_eq!(ratios, [(1.0, Some(2.0)), (0.0, Some(1.0))]);
+    let nps = values(conn, "nps", 1, None);
+    let scores: Vec<f64> = nps.iter().map(|u| u.value).collect();
+    assert_eq!(scores, [100.0, -100.0]);
+    let phase2 = values(conn, "clicked", 2, None);
+    assert_eq!(
+        phase2
+            .iter()
+            .map(|u| (u.unit_id.as_str(), u.value))
+            .collect::<Vec<_>>(),
+        [("u1", 0.0)],
+        "the phase-2 window starts at the phase-2 exposure"
+    );
+    let arms = arm_data(&clicked, &["control".into(), "urgency".into()]);
+    assert_eq!(
+        (arms[0].n, arms[0].sum, arms[1].n, arms[1].sum),
+        (1.0, Some(1.0), 1.0, Some(0.0))
+    );
+    assert_eq!(arms[0].post_pre_sum_product, Some(1.0));
+    let spec =
+        verdict::metrics_catalog::metric_spec(&catalog::get(conn, "churn").expect("churn"), false);
+    assert!(spec.inverse);
+}
+
 backend_tests!(
+    exposure_window_joins_events,
     metric_catalogue_crud,
     metric_validation_names_fields,
     experiment_definition_and_reads,
