@@ -12,11 +12,13 @@ use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::auth::JwtKeys;
-use crate::db::Db;
+use crate::db::{Db, DbError};
 use crate::events::IngestLimits;
 use crate::experiments::GuardrailPolicy;
+use crate::exposures::ExposureSink;
 use crate::http::{ApiError, HttpMetrics, observe, path_error, query_error};
 use crate::openapi::{ApiDoc, Document};
+use crate::ruleset::{Snapshots, load_snapshot};
 
 /// Everything a request handler may need; cheap to clone (one per worker).
 #[derive(Clone)]
@@ -35,19 +37,38 @@ pub struct AppState {
     pub ingest: IngestLimits,
     /// Launch policy for experiments without a guardrail.
     pub guardrail_policy: GuardrailPolicy,
+    /// The ruleset snapshot evaluations read.
+    pub snapshots: Snapshots,
+    /// Where evaluations queue experiment exposures.
+    pub exposures: ExposureSink,
 }
 
 impl AppState {
-    /// State over `db` with `keys`.
-    pub fn new(db: Db, keys: JwtKeys, max_body_bytes: usize) -> Self {
-        Self {
+    /// State over `db` with `keys`: loads the ruleset snapshot and starts the
+    /// exposure writer on the current tokio runtime.
+    pub fn new(db: Db, keys: JwtKeys, max_body_bytes: usize) -> Result<Self, DbError> {
+        let snapshots = Snapshots::new();
+        snapshots.install(load_snapshot(&mut *db.conn()?)?);
+        let metrics = HttpMetrics::new();
+        let exposures = ExposureSink::spawn(db.clone(), metrics.registry());
+        Ok(Self {
             db,
             keys: Arc::new(keys),
-            metrics: HttpMetrics::new(),
+            metrics,
             document: Arc::new(Document::new(&openapi_document())),
             max_body_bytes,
             ingest: IngestLimits::default(),
             guardrail_policy: GuardrailPolicy::default(),
+            snapshots,
+            exposures,
+        })
+    }
+
+    /// Reloads the ruleset snapshot after a configuration change made here, so
+    /// this replica serves it at once (others pick it up by polling).
+    pub async fn refresh_snapshot(&self) {
+        if let Err(e) = self.snapshots.reload(&self.db).await {
+            tracing::warn!(error = %e, "cannot reload configuration after a change");
         }
     }
 }

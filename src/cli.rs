@@ -85,6 +85,14 @@ pub struct ServeArgs {
     /// Launching an experiment without a guardrail: `require` refuses, `warn` launches and records it.
     #[arg(long, env = "VERDICT_GUARDRAIL_POLICY", value_enum, default_value_t = GuardrailPolicy::Require)]
     pub guardrail_policy: GuardrailPolicy,
+    /// How often (ms) to check the database for configuration changes made by
+    /// other replicas.
+    #[arg(long, env = "VERDICT_CONFIG_POLL_MS", default_value_t = 250)]
+    pub config_poll_ms: u64,
+    /// How often running experiments get a stored results snapshot (slots
+    /// aligned on midnight UTC; `24h` = daily, T+1), e.g. `24h`.
+    #[arg(long, env = "VERDICT_RESULTS_INTERVAL", default_value = "24h", value_parser = parse_ttl)]
+    pub results_interval: Duration,
 }
 
 impl ServeArgs {
@@ -109,6 +117,8 @@ impl Default for ServeArgs {
             event_max_future: IngestLimits::default().max_future,
             event_max_age: IngestLimits::default().max_age,
             guardrail_policy: GuardrailPolicy::default(),
+            config_poll_ms: 250,
+            results_interval: Duration::from_secs(86_400),
         }
     }
 }

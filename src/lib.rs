@@ -3,14 +3,21 @@
 
 pub mod api;
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod db;
+pub mod definitions;
 pub mod domain_error;
+pub mod evaluation;
 pub mod events;
 pub mod experiments;
+pub mod exposures;
+pub mod flags;
 pub mod http;
 pub mod metrics_catalog;
 pub mod openapi;
+pub mod results;
+pub mod ruleset;
 pub mod server;
 pub mod startup;

@@ -24,6 +24,13 @@ use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr};
         (name = "events", description = "Event ingestion (batched, idempotent)"),
         (name = "metrics", description = "The metric catalogue"),
         (name = "experiments", description = "Experiments: definition, lifecycle, phases"),
+        (name = "flags", description = "Feature flags and their per-environment targeting"),
+        (name = "segments", description = "Reusable audiences referenced by flag rules"),
+        (name = "layers", description = "Mutual exclusion and holdouts across flags"),
+        (name = "evaluation", description = "Flag evaluation, the SDK ruleset and exposures"),
+        (name = "ofrep", description = "OpenFeature Remote Evaluation Protocol v1"),
+        (name = "audit", description = "Every configuration change (admin)"),
+        (name = "statistics", description = "Stateless statistics: sample-size planning and analysis of per-arm aggregates"),
     )
 )]
 pub struct ApiDoc;

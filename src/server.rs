@@ -1,5 +1,7 @@
 //! `verdict serve`: migrate, then serve HTTP until SIGTERM/SIGINT (graceful).
 
+use std::time::Duration;
+
 use actix_web::HttpServer;
 
 use crate::app::{AppState, build};
@@ -12,9 +14,20 @@ pub async fn serve(common: &CommonArgs, args: &ServeArgs) -> Result<(), StartErr
     let target: DbTarget = common.database_url.parse()?;
     let (keys, first_token) = load_keys(common, &target)?;
     let db = open_database(&target, args.db_pool_size)?;
-    let mut state = AppState::new(db, keys, args.max_body_bytes);
+    let mut state = AppState::new(db.clone(), keys, args.max_body_bytes)?;
     state.ingest = args.ingest_limits();
     state.guardrail_policy = args.guardrail_policy;
+    let refresher = actix_web::rt::spawn(
+        state
+            .snapshots
+            .clone()
+            .follow(db, Duration::from_millis(args.config_poll_ms.max(10))),
+    );
+    let exposures = state.exposures.clone();
+    let snapshots = actix_web::rt::spawn(crate::results::run_scheduler(
+        state.db.clone(),
+        args.results_interval,
+    ));
     if let Some(token) = first_token {
         println!(
             "First start: generated a signing secret next to the database.\n\
@@ -29,6 +42,9 @@ pub async fn serve(common: &CommonArgs, args: &ServeArgs) -> Result<(), StartErr
     }
     tracing::info!(bind = %args.bind, backend = ?target.backend(), "serving");
     server.run().await?;
+    refresher.abort();
+    snapshots.abort();
+    exposures.flush().await;
     tracing::info!("stopped");
     Ok(())
 }

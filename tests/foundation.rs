@@ -131,7 +131,51 @@ async fn problem_json_for_unknown_routes(backend: Backend) {
     );
 }
 
+/// Each kind of bad input gets a clear 4xx problem, never a 500.
+async fn problem_json_for_bad_input(backend: Backend) {
+    let ctx = TestApp::with_body_limit(backend, 512);
+    let app = test::init_service(verdict::app::build(ctx.state.clone())).await;
+    let post = |content_type: &str, body: String| {
+        TestRequest::post()
+            .uri("/api/v1/segments")
+            .insert_header(ctx.bearer(Role::Pm))
+            .insert_header(("Content-Type", content_type.to_owned()))
+            .set_payload(body)
+            .to_request()
+    };
+    let json = "application/json";
+    let cases: Vec<(&str, String, u16, Option<&str>, &str)> = vec![
+        (json, r#"{"key": "vip", "conditions": ["#.into(), 400, Some("conditions"), "malformed JSON"),
+        (json, String::new(), 400, None, "empty"),
+        (json, r#"{"key": 7}"#.into(), 400, Some("key"), "invalid type"),
+        (json, r#"{"key": "vip", "conditions": [{"attribute": "tier", "op": "in", "value": ["vip"], "negate": true}]}"#.into(), 400, Some("conditions[0].negate"), "unknown field `negate`"),
+        (json, r#"{"key": "vip", "conditions": [{"attribute": "tier", "op": "in", "value": "vip"}]}"#.into(), 422, Some("conditions[0].value"), "array"),
+        (json, format!(r#"{{"key": "{}"}}"#, "x".repeat(600)), 413, None, "size limit"),
+        ("text/plain", r#"{"key": "vip"}"#.into(), 415, None, "JSON"),
+    ];
+    for (content_type, body, status, field, detail) in cases {
+        let res = test::call_service(&app, post(content_type, body.clone())).await;
+        let problem = assert_problem(res, status).await;
+        assert_eq!(problem["field"].as_str(), field, "{body}: {problem}");
+        assert!(
+            problem["detail"].as_str().unwrap_or("").contains(detail),
+            "{body}: {problem}"
+        );
+        assert!(problem["request_id"].is_string());
+    }
+    let res = test::call_service(
+        &app,
+        TestRequest::get()
+            .uri("/api/v1/segments")
+            .insert_header(("Authorization", "Bearer"))
+            .to_request(),
+    )
+    .await;
+    assert_problem(res, 401).await;
+}
+
 backend_tests!(
+    problem_json_for_bad_input,
     migrations_on_empty_database,
     health_ready_and_metrics,
     auth_matrix,

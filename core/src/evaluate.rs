@@ -76,6 +76,9 @@ pub struct Exposure<'a> {
     pub phase: u32,
     /// Assigned variant key.
     pub variant: &'a str,
+    /// The context attribute the unit was bucketed by (e.g. `user_id`); its
+    /// value in the context is the exposed unit.
+    pub bucket_by: &'a str,
 }
 
 /// The result of evaluating one flag, borrowing from the compiled ruleset.
@@ -170,6 +173,7 @@ impl CompiledFlag {
                         experiment: &e.key,
                         phase: e.phase,
                         variant: &v.key,
+                        bucket_by: &self.bucket_by,
                     })
                 });
                 self.served(*idx, Reason::Split, rule_id, exposure)

@@ -24,6 +24,7 @@ fn default_rollout() -> f64 {
 /// ```
 /// `flags`, `segments` and `layers` default to empty lists.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Ruleset {
     /// Environment key, e.g. `"production"`.
@@ -43,6 +44,7 @@ pub struct Ruleset {
 ///
 /// JSON: `"boolean" | "string" | "number" | "json"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ValueType {
     /// JSON `true` / `false`.
@@ -112,6 +114,7 @@ impl ValueType {
 /// Optional fields: `bucket_by` (default `"user_id"`), `salt` (default
 /// empty = the flag key), `version` (default 0), `rules` (default empty).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Flag {
     /// Slug identifying the flag (`[a-z0-9_-]`, 1–64 chars, starts alphanumeric).
@@ -153,6 +156,7 @@ impl Flag {
 
 /// A named flag value. JSON: `{ "key": "on", "value": true }`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Variant {
     /// Variant key, unique within the flag.
@@ -166,6 +170,7 @@ pub struct Variant {
 /// JSON: `{ "id": "r1", "conditions": [..], "segments": ["vip_users"], "serve": {..} }`;
 /// `conditions` and `segments` default to empty (an empty rule matches everyone).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     /// Non-empty id, unique within the flag; reported as `rule_id`.
@@ -185,6 +190,7 @@ pub struct Rule {
 /// `value` may be omitted for `exists` / `not_exists`. See [`Operator`] for
 /// the semantics of each operator.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Condition {
     /// Context attribute name.
@@ -208,6 +214,7 @@ pub struct Condition {
 /// * A condition whose `value` is invalid for its operator never matches
 ///   (and is reported by validation / compile warnings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Operator {
     /// Attribute equals the scalar `value` (string, number or bool).
@@ -285,6 +292,7 @@ impl Operator {
 ///
 /// JSON: `{ "variant": "control" }` or `{ "split": { .. } }` (see [`Split`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Serve {
     /// A fixed variant key.
@@ -306,6 +314,7 @@ pub enum Serve {
 /// `weights` are percentages summing to 100. `salt` defaults to the flag's
 /// effective salt. Units outside the rollout get the flag's default variant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Split {
     /// Percentage (0–100, decimals allowed) of units that enter the split.
@@ -323,6 +332,7 @@ pub struct Split {
 
 /// One variant's share of a split. JSON: `{ "variant": "control", "weight": 50.0 }`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Weight {
     /// Variant key.
@@ -333,6 +343,7 @@ pub struct Weight {
 
 /// Experiment tag on a split. JSON: `{ "key": "cta_copy", "phase": 1 }`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ExperimentRef {
     /// Experiment key.
@@ -345,6 +356,7 @@ pub struct ExperimentRef {
 ///
 /// JSON: `{ "key": "vip_users", "conditions": [ { "attribute": "tier", "op": "in", "value": ["vip"] } ] }`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Segment {
     /// Segment slug.
@@ -357,6 +369,7 @@ pub struct Segment {
 /// A half-open bucket range `[start, end)` over `0..10000`.
 /// JSON: `{ "start": 0, "end": 2500 }`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BucketRange {
     /// Inclusive start.
@@ -387,6 +400,7 @@ impl BucketRange {
 /// ```
 /// `salt` defaults to the layer key when empty/absent, `bucket_by` to `"user_id"`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Layer {
     /// Layer slug.
@@ -418,6 +432,7 @@ impl Layer {
 
 /// A flag's slice of a layer. JSON: `{ "flag": "cta_copy", "range": { "start": 0, "end": 5000 } }`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LayerMember {
     /// Member flag key.

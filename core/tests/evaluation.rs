@@ -296,7 +296,8 @@ fn experiment_exposure_only_when_assigned() {
                 Some(Exposure {
                     experiment: "exp",
                     phase: 2,
-                    variant: v
+                    variant: v,
+                    bucket_by: "user_id",
                 })
             );
             assert_eq!(e.reason, Reason::Split);

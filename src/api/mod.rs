@@ -1,11 +1,25 @@
 //! HTTP routes. Each handler declares its minimum role in its signature
 //! (`Authorized<Pm>` etc.) and in its OpenAPI `security` scope.
 
+mod audit;
+mod definition_routes;
+mod error_mapping;
+mod evaluate;
 mod events;
 mod experiments;
+mod exposures;
+mod flags;
+mod layers;
+mod meta;
 mod metrics;
+mod ofrep;
 mod ops;
+mod results;
+mod segments;
 mod session;
+mod stats;
+mod stats_dto;
+mod stored;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -32,5 +46,31 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(experiments::stop_experiment)
         .service(experiments::decide_experiment)
         .service(experiments::archive_experiment)
-        .service(experiments::start_phase);
+        .service(experiments::start_phase)
+        .service(results::experiment_results)
+        .service(flags::create_flag)
+        .service(flags::list_flags)
+        .service(flags::get_flag)
+        .service(flags::replace_flag)
+        .service(flags::patch_flag_environment)
+        .service(flags::delete_flag)
+        .service(segments::create_segment)
+        .service(segments::list_segments)
+        .service(segments::get_segment)
+        .service(segments::replace_segment)
+        .service(segments::delete_segment)
+        .service(layers::create_layer)
+        .service(layers::list_layers)
+        .service(layers::get_layer)
+        .service(layers::replace_layer)
+        .service(layers::delete_layer)
+        .service(evaluate::evaluate_all)
+        .service(evaluate::evaluate_one)
+        .service(evaluate::sdk_config)
+        .service(exposures::record_exposures)
+        .service(ofrep::ofrep_evaluate_flags)
+        .service(ofrep::ofrep_evaluate_flag)
+        .service(audit::list_audit)
+        .service(stats::analyze)
+        .service(stats::power);
 }

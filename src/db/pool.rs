@@ -22,6 +22,9 @@ pub enum DbError {
     /// Migrations could not be applied.
     #[error("migration failed: {0}")]
     Migration(String),
+    /// Stored data cannot be read back.
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
     /// The blocking task was cancelled (the server is shutting down).
     #[error("database task cancelled")]
     Cancelled,

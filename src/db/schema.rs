@@ -51,6 +51,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Flag, segment and layer definitions (JSON), by kind and key.
+    definitions (kind, key) {
+        kind -> Text,
+        key -> Text,
+        definition -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        updated_by -> Text,
+    }
+}
+
+diesel::table! {
     /// Experiment phases.
     experiment_phases (experiment_key, phase) {
         experiment_key -> Text,
@@ -79,5 +92,42 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The configuration version, bumped on every change.
+    config_version (id) {
+        id -> Integer,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// First exposure of a unit to an experiment phase.
+    exposures (experiment_key, phase, unit_id) {
+        experiment_key -> Text,
+        phase -> Integer,
+        unit_id -> Text,
+        variant -> Text,
+        first_seen -> Timestamp,
+    }
+}
+
 diesel::joinable!(experiment_phases -> experiments (experiment_key));
-diesel::allow_tables_to_appear_in_same_query!(metrics, experiments, experiment_phases, events);
+diesel::allow_tables_to_appear_in_same_query!(
+    metrics,
+    experiments,
+    experiment_phases,
+    events,
+    exposures
+);
+
+diesel::table! {
+    /// Stored experiment results (JSON body; NULL while a scheduled one is computed).
+    result_snapshots (experiment_key, phase, source, as_of) {
+        experiment_key -> Text,
+        phase -> Integer,
+        source -> Text,
+        as_of -> Timestamp,
+        computed_at -> Timestamp,
+        body -> Nullable<Text>,
+    }
+}

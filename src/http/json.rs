@@ -105,3 +105,18 @@ pub fn path_error(error: actix_web::error::PathError, _req: &HttpRequest) -> act
     }
     .into()
 }
+
+/// A raw request body within the configured size limit, for handlers that parse
+/// it themselves (OFREP reports parse errors in its own format).
+#[derive(Debug)]
+pub struct RawBody(pub web::Bytes);
+
+impl FromRequest for RawBody {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move { body.await.map(RawBody).map_err(payload_error) })
+    }
+}

@@ -7,7 +7,7 @@ mod observe;
 mod problem;
 pub mod request_id;
 
-pub use json::{Json, parse as parse_json, path_error, query_error};
+pub use json::{Json, RawBody, parse as parse_json, path_error, query_error};
 pub use metrics::HttpMetrics;
 pub use observe::observe;
 pub use problem::{ApiError, FieldError, PROBLEM_JSON, Problem};

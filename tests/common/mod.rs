@@ -5,8 +5,14 @@
 
 use std::time::Duration;
 
+use actix_http::Request;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::{Method, StatusCode};
+use actix_web::test::{self, TestRequest};
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
+use serde_json::Value;
 use verdict::app::AppState;
 use verdict::auth::{JwtKeys, Role};
 use verdict::db::{Db, DbTarget};
@@ -135,7 +141,8 @@ impl TestApp {
             pool,
             JwtKeys::new(Some(SECRET), None).expect("keys"),
             max_body_bytes,
-        );
+        )
+        .expect("app state");
         Self {
             db,
             state,
@@ -164,6 +171,37 @@ impl TestApp {
     pub fn bearer(&self, role: Role) -> (&'static str, String) {
         ("Authorization", format!("Bearer {}", self.token(role)))
     }
+
+    /// A JSON request as `role` (no body when `body` is `Value::Null`).
+    pub fn request(&self, method: &str, uri: &str, role: Role, body: Value) -> TestRequest {
+        let req = TestRequest::default()
+            .method(Method::from_bytes(method.as_bytes()).expect("method"))
+            .uri(uri)
+            .insert_header(self.bearer(role));
+        if body.is_null() {
+            req
+        } else {
+            req.set_json(body)
+        }
+    }
+}
+
+/// Sends `req` and returns the status and the JSON body (`Value::Null` when empty).
+pub async fn send<S, B>(app: &S, req: TestRequest) -> (StatusCode, Value)
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let res = test::call_service(app, req.to_request()).await;
+    let status = res.status();
+    let bytes = test::read_body(res).await;
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+    };
+    (status, body)
 }
 
 /// Every role, lowest first.

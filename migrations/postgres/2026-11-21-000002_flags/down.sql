@@ -1,0 +1,3 @@
+DROP TABLE exposures;
+DROP TABLE config_version;
+DROP TABLE definitions;

@@ -1,0 +1,8 @@
+//! The in-memory ruleset snapshot the evaluation hot path reads: immutable,
+//! swapped whole on change, refreshed from the database by version polling.
+
+mod load;
+mod snapshot;
+
+pub use load::load_snapshot;
+pub use snapshot::{EnvironmentSnapshot, Snapshot, Snapshots};
