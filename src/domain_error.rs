@@ -40,10 +40,7 @@ impl From<DomainError> for ApiError {
             DomainError::NotFound(m) => ApiError::NotFound(m),
             DomainError::Conflict(m) => ApiError::Conflict(m),
             DomainError::Invalid(errors) => ApiError::Validation(errors),
-            DomainError::Db(DbError::Pool(p)) => {
-                ApiError::Unavailable(format!("database unavailable: {p}"))
-            }
-            DomainError::Db(other) => ApiError::internal(other),
+            DomainError::Db(e) => e.into(),
         }
     }
 }

@@ -456,6 +456,7 @@ pub async fn launch_experiment(
         .db
         .run(move |conn| exp::launch(conn, &actor, &key, policy))
         .await?;
+    state.refresh_snapshot().await;
     Ok(web::Json(launched.into()))
 }
 
@@ -470,6 +471,7 @@ async fn apply(
         .db
         .run(move |conn| exp::transition(conn, &actor, &key, transition))
         .await?;
+    state.refresh_snapshot().await;
     Ok(web::Json(moved.into()))
 }
 
@@ -590,6 +592,7 @@ pub async fn start_phase(
             Ok::<_, crate::domain_error::DomainError>((experiment, phases))
         })
         .await?;
+    state.refresh_snapshot().await;
     Ok(HttpResponse::Created().json(ExperimentOut::new(experiment, Some(phases))))
 }
 

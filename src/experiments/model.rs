@@ -115,7 +115,7 @@ pub struct Arm {
 pub struct Audience {
     /// Attribute conditions (the flag rule condition format), ANDed.
     #[serde(default)]
-    #[schema(value_type = Vec<Object>, example = json!([{"attribute": "tier", "op": "in", "value": ["pro", "pro_plus"]}]))]
+    #[schema(example = json!([{"attribute": "tier", "op": "in", "value": ["pro", "pro_plus"]}]))]
     pub conditions: Vec<Condition>,
     /// Segment keys, ANDed.
     #[serde(default)]
