@@ -334,6 +334,98 @@ async fn aggregation_matches_hand_computed_fixtures(backend: Backend) {
     );
 }
 
+/// The SQL aggregation agrees with the in-memory reference
+/// (`metrics_catalog::unit_values` + `arm_data`) on every fixture metric.
+async fn aggregation_agrees_with_in_memory_reference(backend: Backend) {
+    use verdict::metrics_catalog::{Direction, Metric, arm_data, unit_values};
+    let ctx = TestApp::new(backend);
+    let mut conn = ctx.pool().conn().expect("conn");
+    let conn: &mut DbConnection = &mut conn;
+    fixture(conn);
+    let as_of = at(240.0);
+    let defs = [
+        (
+            json!({"type": "conversion", "event": "purchase", "window_hours": 24,
+            "filters": [{"property": "auto_topup", "op": "eq", "value": true}]}),
+            false,
+        ),
+        (json!({"type": "count", "event": "purchase"}), true),
+        (
+            json!({"type": "count", "event": "purchase",
+            "filters": [{"property": "auto_topup", "op": "in", "value": ["true", 1]}]}),
+            false,
+        ),
+        (json!({"type": "sum", "event": "purchase"}), true),
+        (json!({"type": "mean", "event": "purchase"}), false),
+        (
+            json!({"type": "ratio", "numerator": {"event": "purchase"},
+            "denominator": {"event": "session"}}),
+            true,
+        ),
+        (
+            json!({"type": "retention", "events": ["session"], "from_day": 1, "to_day": 2}),
+            false,
+        ),
+        (json!({"type": "nps", "event": "nps_survey"}), false),
+    ];
+    let arms = ["control".to_owned(), "treatment".to_owned()];
+    for (def, cuped) in defs {
+        for pre_days in [None, Some(14u32)]
+            .into_iter()
+            .filter(|p| cuped || p.is_none())
+        {
+            let m = Metric {
+                key: "m".into(),
+                name: "m".into(),
+                description: String::new(),
+                direction: Direction::HigherIsBetter,
+                definition: metric(def.clone()),
+                created_at: t0(),
+                updated_at: t0(),
+            };
+            let reference = arm_data(
+                &unit_values(conn, "fx", 1, &m, as_of, pre_days).expect("reference"),
+                &arms,
+            );
+            let rows = sums(
+                conn,
+                &m.definition,
+                as_of,
+                pre_days.map(|d| f64::from(d) * 86_400.0),
+            );
+            for (r, s) in reference.iter().zip(&rows) {
+                let ctx = format!("{def} pre={pre_days:?}: {r:?} vs {s:?}");
+                assert_eq!(r.n, s.n as f64, "{ctx}");
+                let close = |a: Option<f64>, b: Option<f64>| {
+                    (a.unwrap_or(0.0) - b.unwrap_or(0.0)).abs() < 1e-9
+                };
+                if r.numerator_sum.is_some() {
+                    assert!(close(r.numerator_sum, s.s_x), "{ctx}");
+                    assert!(close(r.numerator_sum_squares, s.s_xx), "{ctx}");
+                    assert!(close(r.denominator_sum, s.s_d), "{ctx}");
+                    assert!(close(r.denominator_sum_squares, s.s_dd), "{ctx}");
+                    assert!(close(r.numerator_denominator_sum_product, s.s_xd), "{ctx}");
+                    assert!(close(r.pre_numerator_sum, s.s_p), "{ctx}");
+                    assert!(close(r.pre_denominator_sum, s.s_q), "{ctx}");
+                    assert!(
+                        close(r.numerator_pre_denominator_sum_product, s.s_xq),
+                        "{ctx}"
+                    );
+                    assert!(
+                        close(r.denominator_pre_numerator_sum_product, s.s_dp),
+                        "{ctx}"
+                    );
+                } else {
+                    assert!(close(r.sum, s.s_x), "{ctx}");
+                    assert!(close(r.sum_squares, s.s_xx), "{ctx}");
+                    assert!(close(r.pre_sum, s.s_p), "{ctx}");
+                    assert!(close(r.post_pre_sum_product, s.s_xp), "{ctx}");
+                }
+            }
+        }
+    }
+}
+
 // ---- the endpoint ----------------------------------------------------------
 
 macro_rules! create_metric {
@@ -672,6 +764,7 @@ async fn scheduler_snapshots_once_per_slot(backend: Backend) {
 
 backend_tests!(
     aggregation_matches_hand_computed_fixtures,
+    aggregation_agrees_with_in_memory_reference,
     results_endpoint_recommends,
     scheduler_snapshots_once_per_slot,
 );
