@@ -2,9 +2,10 @@
 //! statistics of one metric, entirely in the database.
 //!
 //! Placeholders are numbered (`$n`, `?n`), so text order need not follow bind
-//! order. Shape of every query: `u` = the phase's exposed units (first exposure up to
-//! the cut-off), `pu` = one row per unit with its post-exposure value `x` (and
-//! ratio denominator `d`, CUPED pre-period values `xp`/`dp`), optionally
+//! order. Shape of every query: `u` = the phase's exposed units (first exposure
+//! up to the cut-off), `e` = those units left-joined with their events (each
+//! row's offset `dt` from first exposure computed once), `pu` = one row per unit
+//! with its post-exposure value `x` (and ratio denominator `d`, CUPED pre-period values `xp`/`dp`), optionally
 //! `pw` = the same with `x` capped at a percentile, then one row per variant
 //! with `n` and the sums, squares and cross products the stats engine needs.
 //! User-supplied values (keys, event names, property names and operands) are
@@ -77,12 +78,31 @@ impl Builder {
         }
     }
 
-    /// `e.ts <op> u.first_seen + secs`.
-    fn event_vs_exposure(&mut self, op: &str, secs: f64) -> String {
+    /// `<events>.ts <op> u.first_seen + secs`.
+    fn event_vs_exposure(&mut self, events: &str, op: &str, secs: f64) -> String {
+        let p = self.bind(Param::Double(secs));
+        let ts = format!("{events}.ts");
+        match self.dialect {
+            Dialect::Postgres => format!("{ts} {op} u.first_seen + make_interval(secs => {p})"),
+            Dialect::Sqlite => format!("{} {op} {p} * 1000.0", sqlite_ms(&ts, "u.first_seen")),
+        }
+    }
+
+    /// The event's offset from the unit's first exposure (`e.dt`, computed once
+    /// per joined row) compared with `secs`.
+    fn offset(&mut self, op: &str, secs: f64) -> String {
         let p = self.bind(Param::Double(secs));
         match self.dialect {
-            Dialect::Postgres => format!("e.ts {op} u.first_seen + make_interval(secs => {p})"),
-            Dialect::Sqlite => format!("{} {op} {p} * 1000.0", sqlite_ms("e.ts", "u.first_seen")),
+            Dialect::Postgres => format!("e.dt {op} make_interval(secs => {p})"),
+            Dialect::Sqlite => format!("e.dt {op} {p} * 1000.0"),
+        }
+    }
+
+    /// `ev.ts − u.first_seen`: an interval on PostgreSQL, milliseconds on SQLite.
+    fn offset_expr(&self) -> String {
+        match self.dialect {
+            Dialect::Postgres => "ev.ts - u.first_seen".to_owned(),
+            Dialect::Sqlite => sqlite_ms("ev.ts", "u.first_seen"),
         }
     }
 
@@ -297,17 +317,20 @@ pub fn metric_query(dialect: Dialect, q: &MetricQuery<'_>) -> Query {
         .into_iter()
         .map(|n| b.bind(Param::Text(n.to_owned())))
         .collect();
-    let lower = b.event_vs_exposure(">=", -q.pre_period_secs.unwrap_or(0.0));
-    let upper = b.not_after("e.ts", q.as_of);
-    let join = format!(
-        "LEFT JOIN events e ON e.unit_id = u.unit_id AND e.name IN ({}) AND {lower} AND {upper}",
+    let lower = b.event_vs_exposure("ev", ">=", -q.pre_period_secs.unwrap_or(0.0));
+    let upper = b.not_after("ev.ts", q.as_of);
+    let joined = format!(
+        "SELECT u.unit_id AS unit_id, u.variant AS variant, ev.name AS name, ev.value AS value, \
+         ev.properties AS properties, {} AS dt FROM u LEFT JOIN events ev ON ev.unit_id = u.unit_id \
+         AND ev.name IN ({}) AND {lower} AND {upper}",
+        b.offset_expr(),
         names.join(", ")
     );
 
     let (cols, missing, cap) = unit_columns(&mut b, q);
     let per_unit = format!(
-        "pu AS (SELECT u.variant AS variant, {} AS x, {} AS d, {} AS xp, {} AS dp \
-         FROM u {join} GROUP BY u.unit_id, u.variant)",
+        "pu AS (SELECT e.variant AS variant, {} AS x, {} AS d, {} AS xp, {} AS dp \
+         FROM ({joined}) e GROUP BY e.unit_id, e.variant)",
         double(&cols.x),
         double(&cols.d),
         double(&cols.xp),
@@ -380,8 +403,8 @@ fn when(cond: &str, then: &str, otherwise: &str) -> String {
 }
 
 fn unit_columns(b: &mut Builder, q: &MetricQuery<'_>) -> (UnitColumns, Missing, Option<f64>) {
-    let post = |b: &mut Builder| b.event_vs_exposure(">=", 0.0);
-    let pre = |b: &mut Builder| b.event_vs_exposure("<", 0.0);
+    let post = |b: &mut Builder| b.offset(">=", 0.0);
+    let pre = |b: &mut Builder| b.offset("<", 0.0);
     let cuped = q.pre_period_secs.is_some();
     let zero = "0".to_owned();
     match q.metric {
@@ -393,7 +416,7 @@ fn unit_columns(b: &mut Builder, q: &MetricQuery<'_>) -> (UnitColumns, Missing, 
             let sel = b.selector(event, filters);
             let mut post_cond = format!("{sel} AND {}", post(b));
             if let Some(h) = window_hours {
-                let w = b.event_vs_exposure("<", f64::from(*h) * 3600.0);
+                let w = b.offset("<", f64::from(*h) * 3600.0);
                 post_cond.push_str(&format!(" AND {w}"));
             }
             let x = format!("MAX({})", when(&post_cond, "1", "0"));
@@ -515,8 +538,8 @@ fn unit_columns(b: &mut Builder, q: &MetricQuery<'_>) -> (UnitColumns, Missing, 
                 format!("e.name IN ({})", names.join(", "))
             };
             let names = any_of(b);
-            let from = b.event_vs_exposure(">=", f64::from(*from_day) * DAY);
-            let to = b.event_vs_exposure("<", f64::from(*to_day) * DAY);
+            let from = b.offset(">=", f64::from(*from_day) * DAY);
+            let to = b.offset("<", f64::from(*to_day) * DAY);
             let x = format!(
                 "MAX({})",
                 when(&format!("{names} AND {from} AND {to}"), "1", "0")
@@ -545,7 +568,7 @@ fn unit_columns(b: &mut Builder, q: &MetricQuery<'_>) -> (UnitColumns, Missing, 
 /// NPS: each responding unit's latest answer after exposure, scored +100 / 0 / −100.
 fn nps_query(mut b: Builder, units: String, event: &str, q: &MetricQuery<'_>) -> Query {
     let name = b.name_is(event);
-    let post = b.event_vs_exposure(">=", 0.0);
+    let post = b.event_vs_exposure("e", ">=", 0.0);
     let upper = b.not_after("e.ts", q.as_of);
     let sql = format!(
         "WITH {units}, \
