@@ -18,5 +18,6 @@ pub mod http;
 pub mod metrics_catalog;
 pub mod openapi;
 pub mod ruleset;
+pub mod seed;
 pub mod server;
 pub mod startup;
