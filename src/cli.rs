@@ -56,6 +56,22 @@ pub enum Command {
     Token(TokenArgs),
     /// Print the OpenAPI document.
     Openapi,
+    /// Load demo data into the database.
+    Seed(SeedArgs),
+}
+
+/// Options of `verdict seed`.
+#[derive(Debug, Clone, Args)]
+pub struct SeedArgs {
+    /// Load the OKR demo: metric catalogue, four running experiments with their flags and guardrails.
+    #[arg(long)]
+    pub demo: bool,
+    /// Also simulate this many users (exposures through flag evaluation, and events).
+    #[arg(long, requires = "demo")]
+    pub simulate_users: Option<usize>,
+    /// Random seed of the simulation.
+    #[arg(long, default_value_t = 42)]
+    pub simulation_seed: u64,
 }
 
 /// Options of `verdict serve`.

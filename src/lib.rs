@@ -19,5 +19,6 @@ pub mod metrics_catalog;
 pub mod openapi;
 pub mod results;
 pub mod ruleset;
+pub mod seed;
 pub mod server;
 pub mod startup;
