@@ -1,6 +1,7 @@
 //! The client: typed, synchronous evaluation over the current snapshot, and
 //! the handles of the background refresh and delivery tasks.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -203,6 +204,15 @@ fn initial_ruleset(config: &Config) -> Option<Ruleset> {
     }
 }
 
+/// The exposure unit of a bucketing attribute value, borrowed when it is a
+/// string (the common case) so already-seen units cost no allocation.
+fn unit_key(value: &serde_json::Value) -> Option<Cow<'_, str>> {
+    match value {
+        serde_json::Value::String(s) if !s.is_empty() => Some(Cow::Borrowed(s)),
+        other => unit_string(other).map(Cow::Owned),
+    }
+}
+
 fn read_bootstrap(path: &std::path::Path) -> Result<Ruleset, Error> {
     let bytes = std::fs::read(path).map_err(|e| Error::Bootstrap(e.to_string()))?;
     serde_json::from_slice(&bytes).map_err(|e| Error::Bootstrap(e.to_string()))
@@ -243,7 +253,7 @@ impl Client {
             .bucket_by
             .get(flag)
             .and_then(|attr| ctx.get(attr))
-            .and_then(unit_string)
+            .and_then(unit_key)
         else {
             return;
         };
@@ -257,7 +267,7 @@ impl Client {
             experiment: exposure.experiment.to_owned(),
             phase: exposure.phase,
             variant: exposure.variant.to_owned(),
-            unit_id: unit,
+            unit_id: unit.into_owned(),
             timestamp: rfc3339(Utc::now()),
         });
         shared.queued(len);

@@ -2,8 +2,30 @@
 //! unit) is reported once per process lifetime (while remembered).
 
 use std::collections::HashSet;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
 use std::sync::Mutex;
+
+/// Hasher for keys that already are 64-bit hashes: passes them through.
+#[derive(Debug, Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type KeySet = HashSet<u64, BuildHasherDefault<PassThrough>>;
 
 /// Two generations of key hashes: when the current one fills up it becomes
 /// the previous one and the old previous one is forgotten. Holds at most
@@ -16,8 +38,8 @@ pub(crate) struct ExposureCache {
 
 #[derive(Debug, Default)]
 struct Generations {
-    current: HashSet<u64>,
-    previous: HashSet<u64>,
+    current: KeySet,
+    previous: KeySet,
 }
 
 impl ExposureCache {
