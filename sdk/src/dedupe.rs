@@ -2,8 +2,10 @@
 //! unit) is reported once per process lifetime (while remembered).
 
 use std::collections::HashSet;
-use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Mutex;
+
+use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
 /// Hasher for keys that already are 64-bit hashes: passes them through.
 #[derive(Debug, Default)]
@@ -53,9 +55,10 @@ impl ExposureCache {
 
     /// Records the key; `true` if it was not remembered (queue the exposure).
     pub(crate) fn first_seen(&self, experiment: &str, phase: u32, unit: &str) -> bool {
-        let mut h = DefaultHasher::new();
-        (experiment, phase, unit).hash(&mut h);
-        let key = h.finish();
+        // xxh3 of the unit, seeded by the experiment and phase: ~10 ns, and
+        // 64 bits keep collisions negligible at this cache size.
+        let seed = xxh3_64(experiment.as_bytes()) ^ u64::from(phase).rotate_left(32);
+        let key = xxh3_64_with_seed(unit.as_bytes(), seed);
         let mut sets = self.sets.lock().unwrap_or_else(|p| p.into_inner());
         if sets.current.contains(&key) {
             return false;
