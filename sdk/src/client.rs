@@ -29,7 +29,9 @@ use crate::transport::Transport;
 /// one event queue and one set of background tasks.
 ///
 /// Evaluation methods are synchronous and never block or fail: anything
-/// unexpected yields the caller's default.
+/// unexpected yields the caller's default. Call [`Client::close`] on
+/// shutdown; dropping the last handle instead stops the background tasks
+/// after a best-effort flush (if the runtime is still running).
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -153,7 +155,8 @@ impl ClientBuilder {
 
     /// Read a ruleset JSON file (e.g. a saved `GET /api/v1/sdk/config`
     /// body) at build time and serve it until the first download succeeds.
-    /// A missing or invalid file is logged and ignored.
+    /// The file is read synchronously once, inside `build()`; a missing or
+    /// invalid file is logged and ignored.
     pub fn bootstrap_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.config.bootstrap_file = Some(path.into());
         self
