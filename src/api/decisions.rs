@@ -169,8 +169,8 @@ pub struct DecisionPage {
     security(("bearer" = ["analyst"])),
     params(DecisionQuery),
     responses(
-        (status = 200, description = "A page of decisions", body = DecisionPage),
-        (status = 200, description = "The page as CSV", content_type = "text/csv", body = String),
+        (status = 200, description = "A page of decisions (JSON, or CSV with `Accept: text/csv`)",
+            content((DecisionPage = "application/json"), (String = "text/csv"))),
     )
 )]
 #[get("/api/v1/decisions")]
