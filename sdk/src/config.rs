@@ -14,7 +14,8 @@ pub enum Mode {
     Local,
     /// Ask the service (`POST /api/v1/evaluate`) on every
     /// [`Client::evaluate_remote`](crate::Client::evaluate_remote) call; the
-    /// service records exposures itself.
+    /// service records exposures itself. No ruleset is downloaded, so the
+    /// synchronous accessors serve only a bootstrap ruleset, if any.
     Remote,
 }
 

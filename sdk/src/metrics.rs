@@ -43,9 +43,10 @@ pub struct StreamMetrics {
     pub queued: u64,
     /// Items dropped because the queue was full (oldest first).
     pub dropped: u64,
-    /// Items the service accepted.
+    /// Items the service stored (exposures: units exposed for the first time).
     pub sent: u64,
-    /// Items the service already had (a retry after a lost response).
+    /// Items the service already had (a re-send after a lost response;
+    /// exposures: units already exposed).
     pub duplicates: u64,
     /// Items the service rejected individually (invalid fields).
     pub rejected: u64,

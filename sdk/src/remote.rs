@@ -141,7 +141,7 @@ mod tests {
         let v = FlagValues::from_response(resp);
         assert_eq!(v.environment(), "production");
         assert_eq!(v.string_value("cta_copy", "Buy"), "Only 3 left!");
-        assert!(v.bool_value("dark", true) == false);
+        assert!(!v.bool_value("dark", true));
         assert!(v.bool_value("missing", true));
         assert_eq!(v.number_value("cta_copy", 1.5), 1.5);
         let d = v.variant("dark");

@@ -126,18 +126,19 @@ async fn retries_reuse_event_ids_so_events_arrive_exactly_once() {
     }
     client.flush().await.expect("flush");
     let m = client.metrics().events;
-    let s = lock(&store);
-    let want: HashSet<String> = ids.iter().map(Uuid::to_string).collect();
-    assert_eq!(s.stored.len(), 35, "each event stored exactly once");
-    assert_eq!(s.seen, want, "exactly the tracked ids");
-    assert!(
-        s.received.values().any(|&n| n > 1),
-        "the lost batch was re-sent with the same ids"
-    );
-    assert_eq!(m.sent + m.duplicates, 35, "{m:?}");
-    assert!(m.duplicates > 0 && m.retries > 0, "{m:?}");
-    assert_eq!((m.dropped, m.failed, m.rejected), (0, 0, 0));
-    drop(s);
+    {
+        let s = lock(&store);
+        let want: HashSet<String> = ids.iter().map(Uuid::to_string).collect();
+        assert_eq!(s.stored.len(), 35, "each event stored exactly once");
+        assert_eq!(s.seen, want, "exactly the tracked ids");
+        assert!(
+            s.received.values().any(|&n| n > 1),
+            "the lost batch was re-sent with the same ids"
+        );
+        assert_eq!(m.sent + m.duplicates, 35, "{m:?}");
+        assert!(m.duplicates > 0 && m.retries > 0, "{m:?}");
+        assert_eq!((m.dropped, m.failed, m.rejected), (0, 0, 0));
+    }
     client.close().await.expect("close");
     server.stop().await;
 }

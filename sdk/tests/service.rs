@@ -80,7 +80,7 @@ async fn identical_assignments_to_the_service_for_10000_contexts() {
     assert_eq!(local.origin(), Some(Origin::Service));
     assert_eq!(local.environment().as_deref(), Some("production"));
 
-    let mut rng = StdRng::seed_from_u64(7_2026_11_21);
+    let mut rng = StdRng::seed_from_u64(20_261_121);
     let contexts: Vec<Context> = (0..10_000).map(|_| random_context(&mut rng)).collect();
     let mut tasks = tokio::task::JoinSet::new();
     for chunk in contexts.chunks(1250) {
