@@ -37,3 +37,70 @@ pub fn record(conn: &mut DbConnection, change: Change<'_>) -> Result<(), DbError
         .execute(conn)?;
     Ok(())
 }
+
+/// A recorded change.
+#[derive(Debug, Clone, PartialEq, Queryable)]
+pub struct Entry {
+    /// Position in the log (increasing).
+    pub id: i64,
+    /// When (UTC).
+    pub at: chrono::NaiveDateTime,
+    /// Who.
+    pub actor: String,
+    /// Kind of entity.
+    pub entity_type: String,
+    /// Entity key.
+    pub entity_key: String,
+    /// What happened.
+    pub action: String,
+    /// Before, as JSON.
+    pub before_json: Option<String>,
+    /// After, as JSON.
+    pub after_json: Option<String>,
+}
+
+/// Which entries to read, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Only this kind of entity.
+    pub entity_type: Option<String>,
+    /// Only this entity.
+    pub entity_key: Option<String>,
+    /// Only changes by this actor.
+    pub actor: Option<String>,
+    /// Only changes at or after this time.
+    pub from: Option<chrono::NaiveDateTime>,
+    /// Only changes before this time.
+    pub to: Option<chrono::NaiveDateTime>,
+    /// Only entries older than this id (the previous page's cursor).
+    pub before_id: Option<i64>,
+    /// Page size.
+    pub limit: i64,
+}
+
+/// Reads a page of entries matching `filter`, newest first.
+pub fn read(conn: &mut DbConnection, filter: &Filter) -> Result<Vec<Entry>, DbError> {
+    let mut query = audit_log::table.into_boxed();
+    if let Some(v) = &filter.entity_type {
+        query = query.filter(audit_log::entity_type.eq(v.clone()));
+    }
+    if let Some(v) = &filter.entity_key {
+        query = query.filter(audit_log::entity_key.eq(v.clone()));
+    }
+    if let Some(v) = &filter.actor {
+        query = query.filter(audit_log::actor.eq(v.clone()));
+    }
+    if let Some(v) = filter.from {
+        query = query.filter(audit_log::at.ge(v));
+    }
+    if let Some(v) = filter.to {
+        query = query.filter(audit_log::at.lt(v));
+    }
+    if let Some(v) = filter.before_id {
+        query = query.filter(audit_log::id.lt(v));
+    }
+    Ok(query
+        .order(audit_log::id.desc())
+        .limit(filter.limit)
+        .load(conn)?)
+}

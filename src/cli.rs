@@ -75,6 +75,13 @@ pub struct ServeArgs {
     /// other replicas.
     #[arg(long, env = "VERDICT_CONFIG_POLL_MS", default_value_t = 250)]
     pub config_poll_ms: u64,
+    /// Where notifications (decision recorded, SRM detected, guardrail failed,
+    /// decision deadline reached) are POSTed; unset: none are sent.
+    #[arg(long, env = "VERDICT_WEBHOOK_URL")]
+    pub webhook_url: Option<String>,
+    /// HMAC-SHA256 key for the `X-Verdict-Signature` header of notifications.
+    #[arg(long, env = "VERDICT_WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<String>,
 }
 
 impl Default for ServeArgs {
@@ -85,6 +92,8 @@ impl Default for ServeArgs {
             workers: None,
             db_pool_size: 8,
             config_poll_ms: 250,
+            webhook_url: None,
+            webhook_secret: None,
         }
     }
 }

@@ -16,3 +16,4 @@ pub mod openapi;
 pub mod ruleset;
 pub mod server;
 pub mod startup;
+pub mod webhooks;

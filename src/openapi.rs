@@ -21,6 +21,13 @@ use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr};
     tags(
         (name = "operations", description = "Health, readiness, metrics, this document"),
         (name = "session", description = "The caller's identity"),
+        (name = "flags", description = "Feature flags and their per-environment targeting"),
+        (name = "segments", description = "Reusable audiences referenced by flag rules"),
+        (name = "layers", description = "Mutual exclusion and holdouts across flags"),
+        (name = "evaluation", description = "Flag evaluation, the SDK ruleset and exposures"),
+        (name = "ofrep", description = "OpenFeature Remote Evaluation Protocol v1"),
+        (name = "audit", description = "Every configuration change (admin)"),
+        (name = "statistics", description = "Stateless statistics: sample-size planning and analysis of per-arm aggregates"),
     )
 )]
 pub struct ApiDoc;

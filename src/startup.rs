@@ -24,6 +24,9 @@ pub enum StartError {
         "set VERDICT_JWT_SECRET (or VERDICT_JWT_PUBLIC_KEY) when running on PostgreSQL: replicas must share it"
     )]
     KeysRequired,
+    /// An option is missing or inconsistent.
+    #[error("{0}")]
+    Config(String),
     /// The listener could not be bound or the server failed.
     #[error("server: {0}")]
     Io(#[from] std::io::Error),

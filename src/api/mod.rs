@@ -1,6 +1,8 @@
 //! HTTP routes. Each handler declares its minimum role in its signature
 //! (`Authorized<Pm>` etc.) and in its OpenAPI `security` scope.
 
+mod audit;
+mod definition_routes;
 mod error_mapping;
 mod evaluate;
 mod exposures;
@@ -11,7 +13,10 @@ mod ofrep;
 mod ops;
 mod segments;
 mod session;
+mod stats;
+mod stats_dto;
 mod stored;
+mod webhooks;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -43,5 +48,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(evaluate::sdk_config)
         .service(exposures::record_exposures)
         .service(ofrep::ofrep_evaluate_flags)
-        .service(ofrep::ofrep_evaluate_flag);
+        .service(ofrep::ofrep_evaluate_flag)
+        .service(audit::list_audit)
+        .service(stats::analyze)
+        .service(stats::power)
+        .service(webhooks::list_webhook_deliveries);
 }

@@ -45,3 +45,20 @@ diesel::table! {
         first_seen -> Timestamp,
     }
 }
+
+diesel::table! {
+    /// Outgoing webhook notifications and their delivery state.
+    webhook_deliveries (id) {
+        id -> BigInt,
+        event -> Text,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
