@@ -16,7 +16,12 @@ pub struct Config {
     pub bot_token: String,
 
     /// Base URL of the Verdict service.
-    #[arg(long, env = "VERDICT_URL", default_value = "http://127.0.0.1:8080")]
+    #[arg(
+        long,
+        env = "VERDICT_URL",
+        hide_env_values = true,
+        default_value = "http://127.0.0.1:8080"
+    )]
     pub verdict_url: Url,
 
     /// Verdict token with the `sdk` role. Without it the bot serves default
@@ -25,24 +30,34 @@ pub struct Config {
     pub verdict_token: Option<String>,
 
     /// Telegram Bot API base URL (a local Bot API server or a test server).
-    #[arg(long, env = "TELEGRAM_API_URL")]
+    #[arg(long, env = "TELEGRAM_API_URL", hide_env_values = true)]
     pub telegram_api_url: Option<Url>,
 
     /// SQLite file holding dialogue state (used unless REDIS_URL is set).
-    #[arg(long, env = "BOT_DB", default_value = "verdict-bot.sqlite")]
+    #[arg(
+        long,
+        env = "BOT_DB",
+        hide_env_values = true,
+        default_value = "verdict-bot.sqlite"
+    )]
     pub db: PathBuf,
 
     /// Redis URL for dialogue state instead of SQLite, e.g. redis://127.0.0.1/.
-    #[arg(long, env = "REDIS_URL")]
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
 
     /// Ruleset JSON (a saved `GET /api/v1/sdk/config` body) served until
     /// the first download from Verdict succeeds.
-    #[arg(long, env = "VERDICT_BOOTSTRAP")]
+    #[arg(long, env = "VERDICT_BOOTSTRAP", hide_env_values = true)]
     pub verdict_bootstrap: Option<PathBuf>,
 
     /// Seconds between ruleset refreshes.
-    #[arg(long, env = "VERDICT_REFRESH_SECS", default_value_t = 30)]
+    #[arg(
+        long,
+        env = "VERDICT_REFRESH_SECS",
+        hide_env_values = true,
+        default_value_t = 30
+    )]
     pub refresh_secs: u64,
 }
 

@@ -20,6 +20,7 @@ pub mod session;
 pub mod storage;
 
 use teloxide::prelude::*;
+use teloxide::update_listeners;
 use teloxide::utils::command::BotCommands;
 
 pub use config::Config;
@@ -33,6 +34,9 @@ pub enum BotError {
     /// The dialogue storage could not be opened.
     #[error(transparent)]
     Storage(#[from] storage::StorageError),
+    /// Telegram rejected or did not answer the initial `getMe`.
+    #[error("Telegram Bot API: {0}")]
+    Telegram(#[from] teloxide::RequestError),
 }
 
 /// The Telegram client for `config` (token and optional API URL).
@@ -52,7 +56,7 @@ pub async fn run(config: Config) -> Result<(), BotError> {
     if let Err(e) = bot.set_my_commands(Command::bot_commands()).await {
         tracing::warn!(error = %e, "setMyCommands failed");
     }
-    let mut dispatcher = flows::dispatcher(bot, experiments.clone(), storage);
+    let mut dispatcher = flows::dispatcher(bot.clone(), experiments.clone(), storage);
     let shutdown = dispatcher.shutdown_token();
     let ctrl_c = tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok()
@@ -62,8 +66,14 @@ pub async fn run(config: Config) -> Result<(), BotError> {
         }
     });
     tracing::info!("verdict-bot running");
-    dispatcher.dispatch().await;
+    let listener = update_listeners::polling_default(bot).await;
+    let result = dispatcher
+        .try_dispatch_with_listener(
+            listener,
+            LoggingErrorHandler::with_custom_text("Telegram update listener"),
+        )
+        .await;
     ctrl_c.abort();
     experiments.close().await;
-    Ok(())
+    Ok(result?)
 }

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod tap;
 pub mod telegram;
 pub mod verdict;
 
