@@ -39,6 +39,16 @@ impl RunningBot {
     /// Starts the bot with `TELEGRAM_API_URL=telegram`, dialogue state in
     /// `db`, and Verdict at `verdict` (`(url, sdk token)`), if any.
     pub async fn start(telegram: &str, db: PathBuf, verdict: Option<(&str, &str)>) -> Self {
+        Self::start_with(telegram, db, verdict, &[]).await
+    }
+
+    /// [`RunningBot::start`] with extra command-line arguments.
+    pub async fn start_with(
+        telegram: &str,
+        db: PathBuf,
+        verdict: Option<(&str, &str)>,
+        extra: &[&str],
+    ) -> Self {
         no_proxy();
         let mut args = vec![
             "verdict-bot".to_owned(),
@@ -55,6 +65,7 @@ impl RunningBot {
             args.extend(["--verdict-url".into(), url.into()]);
             args.extend(["--verdict-token".into(), token.into()]);
         }
+        args.extend(extra.iter().map(|a| (*a).to_owned()));
         let config = Config::try_parse_from(args).expect("config");
         let storage = storage::open::<Session>(&config).await.expect("storage");
         let experiments = Experiments::from_config(&config);
