@@ -13,6 +13,8 @@ use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::auth::JwtKeys;
 use crate::db::{Db, DbError};
+use crate::events::IngestLimits;
+use crate::experiments::GuardrailPolicy;
 use crate::exposures::ExposureSink;
 use crate::http::{ApiError, HttpMetrics, observe, path_error, query_error};
 use crate::openapi::{ApiDoc, Document};
@@ -32,6 +34,10 @@ pub struct AppState {
     pub document: Arc<Document>,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
+    /// Event ingestion limits.
+    pub ingest: IngestLimits,
+    /// Launch policy for experiments without a guardrail.
+    pub guardrail_policy: GuardrailPolicy,
     /// The ruleset snapshot evaluations read.
     pub snapshots: Snapshots,
     /// Where evaluations queue experiment exposures.
@@ -54,6 +60,8 @@ impl AppState {
             metrics,
             document: Arc::new(Document::new(&openapi_document())),
             max_body_bytes,
+            ingest: IngestLimits::default(),
+            guardrail_policy: GuardrailPolicy::default(),
             snapshots,
             exposures,
             webhooks: None,

@@ -5,6 +5,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::auth::Role;
+use crate::events::IngestLimits;
+use crate::experiments::GuardrailPolicy;
 
 /// Verdict: feature flags, experiments and decisions.
 #[derive(Debug, Parser)]
@@ -82,6 +84,29 @@ pub struct ServeArgs {
     /// HMAC-SHA256 key for the `X-Verdict-Signature` header of notifications.
     #[arg(long, env = "VERDICT_WEBHOOK_SECRET", hide_env_values = true)]
     pub webhook_secret: Option<String>,
+    /// Most events accepted in one `POST /api/v1/events` batch.
+    #[arg(long, env = "VERDICT_MAX_EVENTS_PER_BATCH", default_value_t = 1000)]
+    pub max_events_per_batch: usize,
+    /// Events timestamped further in the future are rejected, e.g. `1h`.
+    #[arg(long, env = "VERDICT_EVENT_MAX_FUTURE", default_value = "1h", value_parser = parse_ttl)]
+    pub event_max_future: Duration,
+    /// Events older than this are rejected, e.g. `30d`.
+    #[arg(long, env = "VERDICT_EVENT_MAX_AGE", default_value = "30d", value_parser = parse_ttl)]
+    pub event_max_age: Duration,
+    /// Launching an experiment without a guardrail: `require` refuses, `warn` launches and records it.
+    #[arg(long, env = "VERDICT_GUARDRAIL_POLICY", value_enum, default_value_t = GuardrailPolicy::Require)]
+    pub guardrail_policy: GuardrailPolicy,
+}
+
+impl ServeArgs {
+    /// The event ingestion limits these options set.
+    pub fn ingest_limits(&self) -> IngestLimits {
+        IngestLimits {
+            max_batch: self.max_events_per_batch.max(1),
+            max_future: self.event_max_future,
+            max_age: self.event_max_age,
+        }
+    }
 }
 
 impl Default for ServeArgs {
@@ -91,6 +116,10 @@ impl Default for ServeArgs {
             max_body_bytes: 1024 * 1024,
             workers: None,
             db_pool_size: 8,
+            max_events_per_batch: IngestLimits::default().max_batch,
+            event_max_future: IngestLimits::default().max_future,
+            event_max_age: IngestLimits::default().max_age,
+            guardrail_policy: GuardrailPolicy::default(),
             config_poll_ms: 250,
             webhook_url: None,
             webhook_secret: None,

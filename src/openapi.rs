@@ -21,6 +21,9 @@ use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr};
     tags(
         (name = "operations", description = "Health, readiness, metrics, this document"),
         (name = "session", description = "The caller's identity"),
+        (name = "events", description = "Event ingestion (batched, idempotent)"),
+        (name = "metrics", description = "The metric catalogue"),
+        (name = "experiments", description = "Experiments: definition, lifecycle, phases"),
         (name = "flags", description = "Feature flags and their per-environment targeting"),
         (name = "segments", description = "Reusable audiences referenced by flag rules"),
         (name = "layers", description = "Mutual exclusion and holdouts across flags"),

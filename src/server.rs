@@ -17,6 +17,8 @@ pub async fn serve(common: &CommonArgs, args: &ServeArgs) -> Result<(), StartErr
     let db = open_database(&target, args.db_pool_size)?;
     let mut state = AppState::new(db.clone(), keys, args.max_body_bytes)?;
     state.webhooks = webhook_settings(args)?;
+    state.ingest = args.ingest_limits();
+    state.guardrail_policy = args.guardrail_policy;
     let refresher = actix_web::rt::spawn(
         state
             .snapshots

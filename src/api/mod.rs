@@ -5,10 +5,13 @@ mod audit;
 mod definition_routes;
 mod error_mapping;
 mod evaluate;
+mod events;
+mod experiments;
 mod exposures;
 mod flags;
 mod layers;
 mod meta;
+mod metrics;
 mod ofrep;
 mod ops;
 mod segments;
@@ -52,5 +55,22 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(audit::list_audit)
         .service(stats::analyze)
         .service(stats::power)
-        .service(webhooks::list_webhook_deliveries);
+        .service(webhooks::list_webhook_deliveries)
+        .service(events::ingest)
+        .service(metrics::list_metrics)
+        .service(metrics::create_metric)
+        .service(metrics::get_metric)
+        .service(metrics::update_metric)
+        .service(metrics::delete_metric)
+        .service(experiments::list_experiments)
+        .service(experiments::create_experiment)
+        .service(experiments::guardrail_coverage)
+        .service(experiments::get_experiment)
+        .service(experiments::update_experiment)
+        .service(experiments::experiment_checklist)
+        .service(experiments::launch_experiment)
+        .service(experiments::stop_experiment)
+        .service(experiments::decide_experiment)
+        .service(experiments::archive_experiment)
+        .service(experiments::start_phase);
 }

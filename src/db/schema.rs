@@ -62,3 +62,77 @@ diesel::table! {
         delivered_at -> Nullable<Timestamp>,
     }
 }
+
+diesel::table! {
+    /// The metric catalogue.
+    metrics (key) {
+        key -> Text,
+        name -> Text,
+        description -> Text,
+        kind -> Text,
+        direction -> Text,
+        definition -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Experiments.
+    experiments (key) {
+        key -> Text,
+        owner -> Text,
+        environment -> Text,
+        flag_key -> Text,
+        layer -> Nullable<Text>,
+        status -> Text,
+        definition -> Text,
+        current_phase -> Integer,
+        launched_without_guardrail -> Bool,
+        checklist -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        started_at -> Nullable<Timestamp>,
+        stopped_at -> Nullable<Timestamp>,
+        decided_at -> Nullable<Timestamp>,
+        archived_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Experiment phases.
+    experiment_phases (experiment_key, phase) {
+        experiment_key -> Text,
+        phase -> Integer,
+        salt -> Text,
+        allocation -> Double,
+        arms -> Text,
+        audience -> Text,
+        reason -> Text,
+        started_by -> Text,
+        started_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Ingested events, idempotent by `event_id`.
+    events (event_id) {
+        event_id -> Text,
+        unit_id -> Text,
+        name -> Text,
+        ts -> Timestamp,
+        value -> Nullable<Double>,
+        properties -> Nullable<Text>,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(experiment_phases -> experiments (experiment_key));
+diesel::allow_tables_to_appear_in_same_query!(
+    metrics,
+    experiments,
+    experiment_phases,
+    events,
+    exposures
+);
