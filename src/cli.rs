@@ -56,6 +56,22 @@ pub enum Command {
     Token(TokenArgs),
     /// Print the OpenAPI document.
     Openapi,
+    /// Load demo data into the database.
+    Seed(SeedArgs),
+}
+
+/// Options of `verdict seed`.
+#[derive(Debug, Clone, Args)]
+pub struct SeedArgs {
+    /// Load the OKR demo: metric catalogue, four running experiments with their flags and guardrails.
+    #[arg(long)]
+    pub demo: bool,
+    /// Also simulate this many users (exposures through flag evaluation, and events).
+    #[arg(long, requires = "demo")]
+    pub simulate_users: Option<usize>,
+    /// Random seed of the simulation.
+    #[arg(long, default_value_t = 42)]
+    pub simulation_seed: u64,
 }
 
 /// Options of `verdict serve`.
@@ -96,6 +112,10 @@ pub struct ServeArgs {
     /// Launching an experiment without a guardrail: `require` refuses, `warn` launches and records it.
     #[arg(long, env = "VERDICT_GUARDRAIL_POLICY", value_enum, default_value_t = GuardrailPolicy::Require)]
     pub guardrail_policy: GuardrailPolicy,
+    /// How often running experiments get a stored results snapshot (slots
+    /// aligned on midnight UTC; `24h` = daily, T+1), e.g. `24h`.
+    #[arg(long, env = "VERDICT_RESULTS_INTERVAL", default_value = "24h", value_parser = parse_ttl)]
+    pub results_interval: Duration,
 }
 
 impl ServeArgs {
@@ -123,6 +143,7 @@ impl Default for ServeArgs {
             config_poll_ms: 250,
             webhook_url: None,
             webhook_secret: None,
+            results_interval: Duration::from_secs(86_400),
         }
     }
 }

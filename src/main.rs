@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
-use verdict::cli::{Cli, Command, CommonArgs, ServeArgs, TokenArgs};
+use verdict::cli::{Cli, Command, CommonArgs, SeedArgs, ServeArgs, TokenArgs};
 use verdict::db::DbTarget;
 use verdict::startup::{StartError, load_keys, open_database};
 
@@ -22,6 +22,7 @@ fn main() -> ExitCode {
         }
         Command::Migrate => migrate(&cli.common),
         Command::Token(args) => token(&cli.common, &args),
+        Command::Seed(args) => seed(&cli.common, &args),
         Command::Openapi => {
             println!(
                 "{}",
@@ -56,5 +57,32 @@ fn token(common: &CommonArgs, args: &TokenArgs) -> Result<(), StartError> {
         Some(args.environment.as_str()),
     )?;
     println!("{token}");
+    Ok(())
+}
+
+fn seed(common: &CommonArgs, args: &SeedArgs) -> Result<(), StartError> {
+    if !args.demo {
+        return Err(StartError::Seed(verdict::seed::SeedError::Domain(
+            "nothing to seed: pass --demo".into(),
+        )));
+    }
+    let target: DbTarget = common.database_url.parse()?;
+    let db = open_database(&target, 1)?;
+    let mut conn = db.conn()?;
+    let report = verdict::seed::seed_demo(&mut conn)?;
+    eprintln!(
+        "demo: {} metrics, {} flags, {} experiments created; {} experiments launched",
+        report.metrics_created,
+        report.flags_created,
+        report.experiments_created,
+        report.experiments_launched
+    );
+    if let Some(users) = args.simulate_users {
+        let sim = verdict::seed::simulate_users(&mut conn, users, args.simulation_seed)?;
+        eprintln!(
+            "simulated {} users: {} exposures, {} events",
+            sim.users, sim.exposures, sim.events
+        );
+    }
     Ok(())
 }

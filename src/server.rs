@@ -32,6 +32,10 @@ pub async fn serve(common: &CommonArgs, args: &ServeArgs) -> Result<(), StartErr
                 .run(Duration::from_secs(1)),
         )
     });
+    let snapshots = actix_web::rt::spawn(crate::results::run_scheduler(
+        state.db.clone(),
+        args.results_interval,
+    ));
     if let Some(token) = first_token {
         println!(
             "First start: generated a signing secret next to the database.\n\
@@ -50,6 +54,7 @@ pub async fn serve(common: &CommonArgs, args: &ServeArgs) -> Result<(), StartErr
     if let Some(dispatcher) = dispatcher {
         dispatcher.abort();
     }
+    snapshots.abort();
     exposures.flush().await;
     tracing::info!("stopped");
     Ok(())

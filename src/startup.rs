@@ -27,6 +27,9 @@ pub enum StartError {
     /// An option is missing or inconsistent.
     #[error("{0}")]
     Config(String),
+    /// Demo data could not be loaded.
+    #[error("seed: {0}")]
+    Seed(#[from] crate::seed::SeedError),
     /// The listener could not be bound or the server failed.
     #[error("server: {0}")]
     Io(#[from] std::io::Error),

@@ -14,6 +14,7 @@ mod meta;
 mod metrics;
 mod ofrep;
 mod ops;
+mod results;
 mod segments;
 mod session;
 mod stats;
@@ -30,6 +31,24 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(ops::metrics)
         .service(ops::openapi_json)
         .service(session::whoami)
+        .service(events::ingest)
+        .service(metrics::list_metrics)
+        .service(metrics::create_metric)
+        .service(metrics::get_metric)
+        .service(metrics::update_metric)
+        .service(metrics::delete_metric)
+        .service(experiments::list_experiments)
+        .service(experiments::create_experiment)
+        .service(experiments::guardrail_coverage)
+        .service(experiments::get_experiment)
+        .service(experiments::update_experiment)
+        .service(experiments::experiment_checklist)
+        .service(experiments::launch_experiment)
+        .service(experiments::stop_experiment)
+        .service(experiments::decide_experiment)
+        .service(experiments::archive_experiment)
+        .service(experiments::start_phase)
+        .service(results::experiment_results)
         .service(flags::create_flag)
         .service(flags::list_flags)
         .service(flags::get_flag)

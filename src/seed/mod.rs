@@ -1,0 +1,118 @@
+//! `verdict seed --demo`: the OKR demo — metric catalogue, the four Objective 4
+//! experiments with their flags and guardrails, and optionally simulated traffic
+//! (exposures through real flag evaluation, plus events) so a new user sees an
+//! experiment end to end.
+
+mod catalogue;
+mod simulate;
+
+use crate::db::{DbConnection, DbError};
+use crate::domain_error::DomainError;
+use crate::experiments::{self, GuardrailPolicy, Status};
+use crate::flags::{self, FlagWriteError};
+use crate::metrics_catalog;
+
+pub use simulate::{SimulationReport, simulate_users};
+
+/// The actor recorded in the audit log for demo changes.
+pub const SEED_ACTOR: &str = "seed";
+
+/// Why seeding failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    /// A metric or experiment was refused.
+    #[error("{0}")]
+    Domain(String),
+    /// A flag was refused.
+    #[error("flag: {0}")]
+    Flag(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<DomainError> for SeedError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::Invalid(errors) => SeedError::Domain(
+                errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            DomainError::Db(e) => SeedError::Db(e),
+            other => SeedError::Domain(other.to_string()),
+        }
+    }
+}
+
+impl From<FlagWriteError> for SeedError {
+    fn from(e: FlagWriteError) -> Self {
+        SeedError::Flag(match e {
+            FlagWriteError::Invalid(errors) => errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+            other => other.to_string(),
+        })
+    }
+}
+
+/// What the demo seed created (existing entries are kept as they are).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SeedReport {
+    /// Metrics added.
+    pub metrics_created: usize,
+    /// Flags added.
+    pub flags_created: usize,
+    /// Experiments added.
+    pub experiments_created: usize,
+    /// Experiments launched.
+    pub experiments_launched: usize,
+}
+
+/// Loads the demo catalogue, flags and experiments and launches the experiments
+/// (under the `require` guardrail policy: every demo experiment has guardrails).
+/// Idempotent: what already exists is left alone.
+pub fn seed_demo(conn: &mut DbConnection) -> Result<SeedReport, SeedError> {
+    let mut report = SeedReport::default();
+    for metric in catalogue::metrics() {
+        if !metrics_catalog::metric_exists(conn, &metric.key).map_err(DbError::from)? {
+            metrics_catalog::create(conn, SEED_ACTOR, metric)?;
+            report.metrics_created += 1;
+        }
+    }
+    for flag in catalogue::flags() {
+        let exists = crate::definitions::get::<flags::FlagDefinition>(conn, &flag.key)
+            .map_err(FlagWriteError::from)?
+            .is_some();
+        if !exists {
+            let key = flag.key.clone();
+            flags::save_flag(
+                conn,
+                SEED_ACTOR,
+                &key,
+                crate::definitions::Write::Create(flag),
+            )?;
+            report.flags_created += 1;
+        }
+    }
+    for (key, definition) in catalogue::experiments() {
+        let status = match experiments::get(conn, key) {
+            Ok(existing) => existing.status,
+            Err(DomainError::NotFound(_)) => {
+                experiments::create(conn, SEED_ACTOR, key, definition)?;
+                report.experiments_created += 1;
+                Status::Draft
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if status == Status::Draft {
+            experiments::launch(conn, SEED_ACTOR, key, GuardrailPolicy::Require)?;
+            report.experiments_launched += 1;
+        }
+    }
+    Ok(report)
+}
