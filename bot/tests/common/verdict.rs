@@ -205,7 +205,7 @@ impl Service {
         )
         .bind::<Text, _>(name)
         .load::<Row>(&mut self.conn())
-        .expect("events (needs POST /api/v1/events)")
+        .expect("events")
         .into_iter()
         .map(|r| {
             let props = r
