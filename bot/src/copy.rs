@@ -2,6 +2,7 @@
 //! when Verdict has no answer (unreachable, flag missing, bad value).
 
 use serde::Deserialize;
+use serde_json::Value;
 
 /// Flag with the main-menu call-to-action text.
 pub const CTA_COPY: &str = "cta_copy";
@@ -17,6 +18,8 @@ pub const DEFAULT_CTA: &str = "Try Pro free";
 /// Default import hint.
 pub const DEFAULT_IMPORT_HINT: &str =
     "Send one position per line, e.g. `BTC 0.25`. Commas work as decimal separators too.";
+/// Import prompt when an `import_hint` boolean variant turns the hint off.
+pub const NO_IMPORT_HINT: &str = "Send your positions, one per line.";
 /// Longest copy accepted from a flag; longer values fall back to defaults.
 const MAX_TEXT: usize = 1000;
 /// Highest accepted Stars price (Telegram's limit per invoice).
@@ -48,7 +51,7 @@ impl VipPaywall {
     /// unusable flag value is replaced by the default.
     pub fn is_valid(&self) -> bool {
         usable_text(&self.title)
-            && self.title.chars().count() <= 32
+            && self.title.chars().count() <= 64
             && usable_text(&self.body)
             && self.body.chars().count() <= 255
             && (1..=MAX_PRICE_STARS).contains(&self.price_stars)
@@ -80,6 +83,45 @@ impl DigestLayout {
             Self::Compact => "compact",
             Self::Cards => "cards",
         }
+    }
+}
+
+/// The import hint for an `import_hint` value: a string is the hint; a
+/// boolean (the service's `verdict seed --demo` shape) shows the default
+/// hint or none; anything else gives the default.
+pub fn import_hint_from(value: &Value) -> String {
+    match value {
+        Value::String(s) => text_or(s.clone(), DEFAULT_IMPORT_HINT),
+        Value::Bool(false) => NO_IMPORT_HINT.to_owned(),
+        _ => DEFAULT_IMPORT_HINT.to_owned(),
+    }
+}
+
+/// The paywall for a `vip_paywall_copy` value: `{"title", "body",
+/// "price_stars"}`, or a string headline (the `verdict seed --demo` shape)
+/// with the default body and price; unusable values give the default.
+pub fn paywall_from(value: &Value) -> VipPaywall {
+    let paywall = match value {
+        Value::String(title) => VipPaywall {
+            title: title.clone(),
+            ..VipPaywall::default()
+        },
+        other => VipPaywall::deserialize(other).unwrap_or_default(),
+    };
+    if paywall.is_valid() {
+        paywall
+    } else {
+        VipPaywall::default()
+    }
+}
+
+/// `text` cut to at most `max` characters (Telegram's invoice title limit
+/// is 32).
+pub fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        text.chars().take(max.saturating_sub(1)).collect::<String>() + "…"
     }
 }
 
@@ -131,7 +173,7 @@ mod tests {
                 ..VipPaywall::default()
             },
             VipPaywall {
-                title: "x".repeat(33),
+                title: "x".repeat(65),
                 ..VipPaywall::default()
             },
             VipPaywall {
@@ -142,6 +184,42 @@ mod tests {
         for p in bad {
             assert!(!p.is_valid(), "{p:?}");
         }
+    }
+
+    #[test]
+    fn flag_values_of_either_shape() {
+        use serde_json::json;
+        let table = [
+            (json!("Tip: paste BTC 1"), "Tip: paste BTC 1"),
+            (json!(true), DEFAULT_IMPORT_HINT),
+            (json!(false), NO_IMPORT_HINT),
+            (json!(""), DEFAULT_IMPORT_HINT),
+            (json!(null), DEFAULT_IMPORT_HINT),
+            (json!(7), DEFAULT_IMPORT_HINT),
+        ];
+        for (value, want) in table {
+            assert_eq!(import_hint_from(&value), want, "{value}");
+        }
+        let full = json!({"title": "Go VIP", "body": "Alerts first", "price_stars": 200});
+        assert_eq!(paywall_from(&full).price_stars, 200);
+        let headline = paywall_from(&json!("Exclusive pushes and heatmap insights"));
+        assert_eq!(headline.title, "Exclusive pushes and heatmap insights");
+        assert_eq!(headline.price_stars, VipPaywall::default().price_stars);
+        for bad in [
+            json!(null),
+            json!({"title": "x"}),
+            json!({"title": "x", "body": "y", "price_stars": 0}),
+        ] {
+            assert_eq!(paywall_from(&bad), VipPaywall::default(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn truncation() {
+        assert_eq!(truncate("Go VIP", 32), "Go VIP");
+        assert_eq!(truncate("abcdef", 4), "abc…");
+        assert_eq!(truncate("ééééé", 3).chars().count(), 3);
+        assert_eq!(truncate(&"x".repeat(32), 32), "x".repeat(32));
     }
 
     #[test]

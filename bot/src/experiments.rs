@@ -104,20 +104,22 @@ impl Experiments {
         DigestLayout::parse(&self.string(copy::DIGEST_LAYOUT, viewer, default))
     }
 
-    /// The import hint (`import_hint`).
+    /// The served value of `flag` (`null` without a client or ruleset).
+    fn value(&self, flag: &str, viewer: &Viewer) -> Value {
+        self.client
+            .as_ref()
+            .map_or(Value::Null, |c| c.variant(flag, &viewer.context()).value)
+    }
+
+    /// The import hint (`import_hint`, a string or a boolean).
     pub fn import_hint(&self, viewer: &Viewer) -> String {
-        self.string(copy::IMPORT_HINT, viewer, copy::DEFAULT_IMPORT_HINT)
+        copy::import_hint_from(&self.value(copy::IMPORT_HINT, viewer))
     }
 
     /// The VIP paywall (`vip_paywall_copy`); the default when the flag's
     /// value is missing or unusable.
     pub fn vip_paywall(&self, viewer: &Viewer) -> VipPaywall {
-        let Some(c) = &self.client else {
-            return VipPaywall::default();
-        };
-        let paywall: Option<VipPaywall> =
-            c.json_value(copy::VIP_PAYWALL_COPY, &viewer.context(), None);
-        paywall.filter(VipPaywall::is_valid).unwrap_or_default()
+        copy::paywall_from(&self.value(copy::VIP_PAYWALL_COPY, viewer))
     }
 
     /// Tracks `name` for the viewer, with their segment and tier added to

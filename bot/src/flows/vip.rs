@@ -7,6 +7,7 @@ use teloxide::types::{
 };
 
 use super::{BotDialogue, HandlerResult, Turn};
+use crate::copy;
 use crate::experiments::Experiments;
 use crate::payments::{self, Order, STARS};
 use crate::session::Tier;
@@ -42,14 +43,16 @@ pub(super) async fn subscribe(turn: &Turn, auto_topup: bool) -> HandlerResult {
         auto_topup,
         price_stars: p.price_stars,
     };
+    // Telegram limits invoice titles to 32 characters.
+    let title = copy::truncate(&p.title, 32);
     turn.bot
         .send_invoice(
             turn.chat(),
-            p.title.clone(),
+            title.clone(),
             p.body,
             order.payload(),
             STARS,
-            [LabeledPrice::new(p.title, p.price_stars)],
+            [LabeledPrice::new(title, p.price_stars)],
         )
         .await?;
     Ok(())
