@@ -411,8 +411,8 @@ impl Client {
         self.shared().metrics()
     }
 
-    /// Events and exposures waiting for delivery.
+    /// Events and exposures not delivered yet (queued or being sent).
     pub fn pending(&self) -> usize {
-        self.shared().events.len() + self.shared().exposures.len()
+        self.shared().events.pending() + self.shared().exposures.pending()
     }
 }
