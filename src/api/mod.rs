@@ -2,6 +2,7 @@
 //! (`Authorized<Pm>` etc.) and in its OpenAPI `security` scope.
 
 mod audit;
+mod decisions;
 mod definition_routes;
 mod error_mapping;
 mod evaluate;
@@ -14,6 +15,7 @@ mod meta;
 mod metrics;
 mod ofrep;
 mod ops;
+mod reports;
 mod results;
 mod segments;
 mod session;
@@ -75,6 +77,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(stats::analyze)
         .service(stats::power)
         .service(webhooks::list_webhook_deliveries)
+        .service(decisions::record_decision)
+        .service(decisions::list_decisions)
+        .service(decisions::get_decision)
+        .service(reports::decision_sla)
+        .service(reports::experimentation)
         .service(events::ingest)
         .service(metrics::list_metrics)
         .service(metrics::create_metric)
