@@ -109,6 +109,13 @@ pub struct ServeArgs {
     /// aligned on midnight UTC; `24h` = daily, T+1), e.g. `24h`.
     #[arg(long, env = "VERDICT_RESULTS_INTERVAL", default_value = "24h", value_parser = parse_ttl)]
     pub results_interval: Duration,
+    /// Where notifications (decision recorded, SRM detected, guardrail failed,
+    /// decision deadline reached) are POSTed; unset: none are sent.
+    #[arg(long, env = "VERDICT_WEBHOOK_URL")]
+    pub webhook_url: Option<String>,
+    /// HMAC-SHA256 key for the `X-Verdict-Signature` header of notifications.
+    #[arg(long, env = "VERDICT_WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<String>,
 }
 
 impl ServeArgs {
@@ -135,6 +142,8 @@ impl Default for ServeArgs {
             guardrail_policy: GuardrailPolicy::default(),
             config_poll_ms: 250,
             results_interval: Duration::from_secs(86_400),
+            webhook_url: None,
+            webhook_secret: None,
         }
     }
 }

@@ -22,3 +22,4 @@ pub mod ruleset;
 pub mod seed;
 pub mod server;
 pub mod startup;
+pub mod webhooks;

@@ -8,6 +8,7 @@ use crate::app::{AppState, build};
 use crate::cli::{CommonArgs, ServeArgs};
 use crate::db::DbTarget;
 use crate::startup::{StartError, load_keys, open_database};
+use crate::webhooks::WebhookSettings;
 
 /// Runs the HTTP service until it is asked to stop.
 pub async fn serve(common: &CommonArgs, args: &ServeArgs) -> Result<(), StartError> {
@@ -17,6 +18,7 @@ pub async fn serve(common: &CommonArgs, args: &ServeArgs) -> Result<(), StartErr
     let mut state = AppState::new(db.clone(), keys, args.max_body_bytes)?;
     state.ingest = args.ingest_limits();
     state.guardrail_policy = args.guardrail_policy;
+    state.webhooks = webhook_settings(args)?;
     let refresher = actix_web::rt::spawn(
         state
             .snapshots
@@ -28,6 +30,12 @@ pub async fn serve(common: &CommonArgs, args: &ServeArgs) -> Result<(), StartErr
         state.db.clone(),
         args.results_interval,
     ));
+    let dispatcher = state.webhooks.clone().map(|settings| {
+        actix_web::rt::spawn(
+            crate::webhooks::Dispatcher::new(state.db.clone(), settings)
+                .run(Duration::from_secs(1)),
+        )
+    });
     if let Some(token) = first_token {
         println!(
             "First start: generated a signing secret next to the database.\n\
@@ -44,7 +52,26 @@ pub async fn serve(common: &CommonArgs, args: &ServeArgs) -> Result<(), StartErr
     server.run().await?;
     refresher.abort();
     snapshots.abort();
+    if let Some(dispatcher) = dispatcher {
+        dispatcher.abort();
+    }
     exposures.flush().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+fn webhook_settings(args: &ServeArgs) -> Result<Option<WebhookSettings>, StartError> {
+    match (&args.webhook_url, &args.webhook_secret) {
+        (None, _) => Ok(None),
+        (Some(_), None) => Err(StartError::Config(
+            "VERDICT_WEBHOOK_URL needs VERDICT_WEBHOOK_SECRET to sign notifications".into(),
+        )),
+        (Some(url), Some(secret)) => Ok(Some(WebhookSettings {
+            url: url.clone(),
+            secret: secret.clone(),
+            max_attempts: 10,
+            base_backoff: Duration::from_secs(2),
+            timeout: Duration::from_secs(10),
+        })),
+    }
 }

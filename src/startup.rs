@@ -27,6 +27,9 @@ pub enum StartError {
     /// Demo data could not be loaded.
     #[error("seed: {0}")]
     Seed(#[from] crate::seed::SeedError),
+    /// An option is missing or inconsistent.
+    #[error("{0}")]
+    Config(String),
     /// The listener could not be bound or the server failed.
     #[error("server: {0}")]
     Io(#[from] std::io::Error),

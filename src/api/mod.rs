@@ -20,6 +20,7 @@ mod session;
 mod stats;
 mod stats_dto;
 mod stored;
+mod webhooks;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -72,5 +73,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(ofrep::ofrep_evaluate_flag)
         .service(audit::list_audit)
         .service(stats::analyze)
-        .service(stats::power);
+        .service(stats::power)
+        .service(webhooks::list_webhook_deliveries);
 }

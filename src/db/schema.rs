@@ -131,3 +131,20 @@ diesel::table! {
         body -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    /// Outgoing webhook notifications and their delivery state.
+    webhook_deliveries (id) {
+        id -> BigInt,
+        event -> Text,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
