@@ -55,7 +55,8 @@ fn corrupt(e: serde_json::Error) -> ResultsError {
     ))))
 }
 
-/// The latest stored results of `key`'s `phase`, if any.
+/// The latest stored results of `key`'s `phase`, if any (an unreadable one
+/// counts as none).
 pub fn latest(
     conn: &mut DbConnection,
     key: &str,
@@ -77,11 +78,19 @@ pub fn latest(
     } else {
         SnapshotSource::Manual
     };
-    Ok(Some(Snapshot {
-        source,
-        computed_at,
-        results: serde_json::from_str(&body).map_err(corrupt)?,
-    }))
+    // A snapshot stored by an older version may not parse: treat it as absent
+    // so that the caller recomputes.
+    match serde_json::from_str(&body) {
+        Ok(results) => Ok(Some(Snapshot {
+            source,
+            computed_at,
+            results,
+        })),
+        Err(e) => {
+            tracing::warn!(experiment = key, error = %e, "unreadable result snapshot ignored");
+            Ok(None)
+        }
+    }
 }
 
 /// Computes `key`'s results from data up to `now` (to the microsecond, as
