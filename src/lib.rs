@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod db;
+pub mod decisions;
 pub mod definitions;
 pub mod domain_error;
 pub mod evaluation;

@@ -16,9 +16,9 @@ pub async fn serve(common: &CommonArgs, args: &ServeArgs) -> Result<(), StartErr
     let (keys, first_token) = load_keys(common, &target)?;
     let db = open_database(&target, args.db_pool_size)?;
     let mut state = AppState::new(db.clone(), keys, args.max_body_bytes)?;
+    state.webhooks = webhook_settings(args)?;
     state.ingest = args.ingest_limits();
     state.guardrail_policy = args.guardrail_policy;
-    state.webhooks = webhook_settings(args)?;
     let refresher = actix_web::rt::spawn(
         state
             .snapshots
@@ -26,16 +26,16 @@ pub async fn serve(common: &CommonArgs, args: &ServeArgs) -> Result<(), StartErr
             .follow(db, Duration::from_millis(args.config_poll_ms.max(10))),
     );
     let exposures = state.exposures.clone();
-    let snapshots = actix_web::rt::spawn(crate::results::run_scheduler(
-        state.db.clone(),
-        args.results_interval,
-    ));
     let dispatcher = state.webhooks.clone().map(|settings| {
         actix_web::rt::spawn(
             crate::webhooks::Dispatcher::new(state.db.clone(), settings)
                 .run(Duration::from_secs(1)),
         )
     });
+    let snapshots = actix_web::rt::spawn(crate::results::run_scheduler(
+        state.db.clone(),
+        args.results_interval,
+    ));
     if let Some(token) = first_token {
         println!(
             "First start: generated a signing secret next to the database.\n\
@@ -51,10 +51,10 @@ pub async fn serve(common: &CommonArgs, args: &ServeArgs) -> Result<(), StartErr
     tracing::info!(bind = %args.bind, backend = ?target.backend(), "serving");
     server.run().await?;
     refresher.abort();
-    snapshots.abort();
     if let Some(dispatcher) = dispatcher {
         dispatcher.abort();
     }
+    snapshots.abort();
     exposures.flush().await;
     tracing::info!("stopped");
     Ok(())

@@ -1,6 +1,7 @@
 //! The client: typed, synchronous evaluation over the current snapshot, and
 //! the handles of the background refresh and delivery tasks.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,7 +29,9 @@ use crate::transport::Transport;
 /// one event queue and one set of background tasks.
 ///
 /// Evaluation methods are synchronous and never block or fail: anything
-/// unexpected yields the caller's default.
+/// unexpected yields the caller's default. Call [`Client::close`] on
+/// shutdown; dropping the last handle instead stops the background tasks
+/// after a best-effort flush (if the runtime is still running).
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -152,7 +155,8 @@ impl ClientBuilder {
 
     /// Read a ruleset JSON file (e.g. a saved `GET /api/v1/sdk/config`
     /// body) at build time and serve it until the first download succeeds.
-    /// A missing or invalid file is logged and ignored.
+    /// The file is read synchronously once, inside `build()`; a missing or
+    /// invalid file is logged and ignored.
     pub fn bootstrap_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.config.bootstrap_file = Some(path.into());
         self
@@ -203,6 +207,15 @@ fn initial_ruleset(config: &Config) -> Option<Ruleset> {
     }
 }
 
+/// The exposure unit of a bucketing attribute value, borrowed when it is a
+/// string (the common case) so already-seen units cost no allocation.
+fn unit_key(value: &serde_json::Value) -> Option<Cow<'_, str>> {
+    match value {
+        serde_json::Value::String(s) if !s.is_empty() => Some(Cow::Borrowed(s)),
+        other => unit_string(other).map(Cow::Owned),
+    }
+}
+
 fn read_bootstrap(path: &std::path::Path) -> Result<Ruleset, Error> {
     let bytes = std::fs::read(path).map_err(|e| Error::Bootstrap(e.to_string()))?;
     serde_json::from_slice(&bytes).map_err(|e| Error::Bootstrap(e.to_string()))
@@ -243,7 +256,7 @@ impl Client {
             .bucket_by
             .get(flag)
             .and_then(|attr| ctx.get(attr))
-            .and_then(unit_string)
+            .and_then(unit_key)
         else {
             return;
         };
@@ -257,7 +270,7 @@ impl Client {
             experiment: exposure.experiment.to_owned(),
             phase: exposure.phase,
             variant: exposure.variant.to_owned(),
-            unit_id: unit,
+            unit_id: unit.into_owned(),
             timestamp: rfc3339(Utc::now()),
         });
         shared.queued(len);
@@ -398,8 +411,8 @@ impl Client {
         self.shared().metrics()
     }
 
-    /// Events and exposures waiting for delivery.
+    /// Events and exposures not delivered yet (queued or being sent).
     pub fn pending(&self) -> usize {
-        self.shared().events.len() + self.shared().exposures.len()
+        self.shared().events.pending() + self.shared().exposures.pending()
     }
 }

@@ -166,6 +166,7 @@ fn on_error<T>(queue: &Queue<T>, batch: Vec<T>, e: Error) -> Sent {
     } else {
         tracing::error!(error = %e, items = batch.len(), "verdict dropped a refused batch");
         add(&queue.counters.failed, batch.len() as u64);
+        queue.done(batch.len());
         Sent::Done
     }
 }
@@ -187,6 +188,7 @@ async fn send_events(shared: &Shared, batch: Vec<EventRecord>) -> Sent {
                     r.message.as_deref().unwrap_or("")
                 );
             }
+            queue.done(batch.len());
             Sent::Done
         }
         Err(e) => on_error(queue, batch, e),
@@ -208,6 +210,7 @@ async fn send_exposures(shared: &Shared, batch: Vec<ExposureRecord>) -> Sent {
             );
             add(&queue.counters.rejected, n.saturating_sub(resp.accepted));
             tracing::trace!(endpoint = EXPOSURES_PATH, n, "verdict exposures sent");
+            queue.done(batch.len());
             Sent::Done
         }
         Err(e) => on_error(queue, batch, e),

@@ -2,6 +2,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::metrics::{StreamCounters, add};
 
@@ -10,6 +11,8 @@ use crate::metrics::{StreamCounters, add};
 pub(crate) struct Queue<T> {
     items: Mutex<VecDeque<T>>,
     capacity: usize,
+    /// Items taken for sending whose outcome is not known yet.
+    in_flight: AtomicUsize,
     pub(crate) counters: StreamCounters,
 }
 
@@ -19,6 +22,7 @@ impl<T> Queue<T> {
         Self {
             items: Mutex::new(VecDeque::new()),
             capacity: capacity.max(1),
+            in_flight: AtomicUsize::new(0),
             counters: StreamCounters::default(),
         }
     }
@@ -46,17 +50,29 @@ impl<T> Queue<T> {
         len
     }
 
-    /// Removes up to `max` of the oldest items.
+    /// Removes up to `max` of the oldest items for sending; report the
+    /// outcome with [`Queue::requeue`] or [`Queue::done`].
     pub(crate) fn take(&self, max: usize) -> Vec<T> {
         let mut items = self.lock();
         let n = max.min(items.len());
+        self.in_flight.fetch_add(n, Ordering::SeqCst);
         items.drain(..n).collect()
+    }
+
+    /// A taken batch of `n` items is finished (delivered or dropped).
+    pub(crate) fn done(&self, n: usize) {
+        let _ = self
+            .in_flight
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |f| {
+                Some(f.saturating_sub(n))
+            });
     }
 
     /// Puts a batch that failed to send back at the front, in order. If
     /// that overfills the queue the oldest items (the batch first) are
     /// dropped and counted.
     pub(crate) fn requeue(&self, batch: Vec<T>) {
+        let n = batch.len();
         let mut items = self.lock();
         for item in batch.into_iter().rev() {
             items.push_front(item);
@@ -67,6 +83,7 @@ impl<T> Queue<T> {
             dropped += 1;
         }
         drop(items);
+        self.done(n);
         if dropped > 0 {
             add(&self.counters.dropped, dropped);
         }
@@ -87,6 +104,12 @@ impl<T> Queue<T> {
     /// Items queued.
     pub(crate) fn len(&self) -> usize {
         self.lock().len()
+    }
+
+    /// Items queued or being sent.
+    pub(crate) fn pending(&self) -> usize {
+        let items = self.lock();
+        items.len() + self.in_flight.load(Ordering::SeqCst)
     }
 }
 
@@ -124,6 +147,21 @@ mod tests {
         q.requeue(vec![5]);
         assert_eq!(q.take(1), vec![5]);
         assert_eq!(q.take(10), vec![6]);
+    }
+
+    #[test]
+    fn pending_includes_batches_in_flight() {
+        let q = Queue::new(10);
+        for i in 0..5 {
+            q.push(i);
+        }
+        let batch = q.take(3);
+        assert_eq!((q.len(), q.pending()), (2, 5));
+        q.requeue(batch);
+        assert_eq!((q.len(), q.pending()), (5, 5));
+        let batch = q.take(5);
+        q.done(batch.len());
+        assert_eq!(q.pending(), 0);
     }
 
     #[test]

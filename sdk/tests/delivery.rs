@@ -337,3 +337,17 @@ async fn malformed_configs_never_break_evaluation() {
     garbage.stop().await;
     broken.stop().await;
 }
+
+/// Building needs a Tokio runtime for the background tasks; without one
+/// the builder says so instead of panicking.
+#[test]
+fn building_outside_a_runtime_is_an_error() {
+    let r = Client::builder("http://127.0.0.1:9", "token").build();
+    assert!(matches!(r, Err(Error::NoRuntime)), "{r:?}");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let r = rt.block_on(async { Client::builder("not a url", "token").build() });
+    assert!(matches!(r, Err(Error::Config(_))), "{r:?}");
+}

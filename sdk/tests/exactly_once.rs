@@ -1,9 +1,10 @@
 //! Events reach the real service exactly once although a fault-injecting
-//! proxy refuses the first flushes and loses one response after the service
-//! stored the batch.
+//! proxy in front of it refuses the first flushes and loses one response
+//! after the service stored the batch.
 
 mod common;
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -11,9 +12,12 @@ use std::time::{Duration, Instant};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use common::{Service, fake};
+use diesel::prelude::*;
 use serde_json::json;
 use uuid::Uuid;
 use verdict::auth::Role;
+use verdict::db::DbConnection;
+use verdict::db::schema::events;
 use verdict_sdk::{Backoff, Client, Event};
 
 struct Proxy {
@@ -73,7 +77,6 @@ async fn forward(req: HttpRequest, body: web::Bytes, proxy: web::Data<Proxy>) ->
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "awaits POST /api/v1/events on main (event ingestion)"]
 async fn events_arrive_exactly_once_after_injected_failures() {
     let service = Service::start();
     let proxy = Arc::new(Proxy {
@@ -98,10 +101,10 @@ async fn events_arrive_exactly_once_after_injected_failures() {
         .build()
         .expect("client");
     let at: DateTime<Utc> = Utc::now();
-    let events: Vec<(Uuid, String)> = (0..100)
+    let tracked: Vec<(Uuid, String)> = (0..100)
         .map(|i| (Uuid::new_v4(), format!("user-{i}")))
         .collect();
-    for (id, unit) in &events {
+    for (id, unit) in &tracked {
         client.track(
             Event::new("cta_click", unit.as_str())
                 .event_id(*id)
@@ -126,9 +129,20 @@ async fn events_arrive_exactly_once_after_injected_failures() {
     assert!(m.retries > 0);
     assert_eq!((m.rejected, m.failed, m.dropped), (0, 0, 0), "{m:?}");
 
-    // The service holds each id exactly once: re-sending all of them adds
-    // nothing.
-    let replay: Vec<_> = events
+    // The service stored exactly the tracked ids, once each ...
+    let stored: Vec<String> = {
+        let mut conn = service.state.db.conn().expect("conn");
+        events::table
+            .select(events::event_id)
+            .load(&mut *conn as &mut DbConnection)
+            .expect("rows")
+    };
+    let want: BTreeSet<String> = tracked.iter().map(|(id, _)| id.to_string()).collect();
+    assert_eq!(stored.len(), 100, "one row per event");
+    assert_eq!(stored.into_iter().collect::<BTreeSet<_>>(), want);
+
+    // ... and re-sending all of them adds nothing.
+    let replay: Vec<_> = tracked
         .iter()
         .map(|(id, unit)| {
             json!({"event_id": id, "unit_id": unit, "name": "cta_click",

@@ -2,6 +2,7 @@
 //! (`Authorized<Pm>` etc.) and in its OpenAPI `security` scope.
 
 mod audit;
+mod decisions;
 mod definition_routes;
 mod error_mapping;
 mod evaluate;
@@ -14,6 +15,7 @@ mod meta;
 mod metrics;
 mod ofrep;
 mod ops;
+mod reports;
 mod results;
 mod segments;
 mod session;
@@ -74,5 +76,27 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(audit::list_audit)
         .service(stats::analyze)
         .service(stats::power)
-        .service(webhooks::list_webhook_deliveries);
+        .service(webhooks::list_webhook_deliveries)
+        .service(decisions::record_decision)
+        .service(decisions::list_decisions)
+        .service(decisions::get_decision)
+        .service(reports::decision_sla)
+        .service(reports::experimentation)
+        .service(events::ingest)
+        .service(metrics::list_metrics)
+        .service(metrics::create_metric)
+        .service(metrics::get_metric)
+        .service(metrics::update_metric)
+        .service(metrics::delete_metric)
+        .service(experiments::list_experiments)
+        .service(experiments::create_experiment)
+        .service(experiments::guardrail_coverage)
+        .service(experiments::get_experiment)
+        .service(experiments::update_experiment)
+        .service(experiments::experiment_checklist)
+        .service(experiments::launch_experiment)
+        .service(experiments::stop_experiment)
+        .service(experiments::decide_experiment)
+        .service(experiments::archive_experiment)
+        .service(experiments::start_phase);
 }

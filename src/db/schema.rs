@@ -148,3 +148,20 @@ diesel::table! {
         delivered_at -> Nullable<Timestamp>,
     }
 }
+
+diesel::table! {
+    /// The append-only decision log.
+    decisions (id) {
+        id -> BigInt,
+        experiment_key -> Text,
+        outcome -> Text,
+        variant -> Nullable<Text>,
+        rationale -> Text,
+        links -> Text,
+        author -> Text,
+        created_at -> Timestamp,
+        supersedes -> Nullable<BigInt>,
+        results_snapshot -> Text,
+        action_taken -> Nullable<Text>,
+    }
+}
