@@ -723,6 +723,15 @@ async fn scheduler_snapshots_once_per_slot(backend: Backend) {
         experiment("daily", "stars", 5.0)
     );
     assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = call!(
+        app,
+        ctx,
+        Role::Pm,
+        post,
+        "/api/v1/experiments",
+        experiment("skewed", "stars", 5.0)
+    );
+    assert_eq!(status, StatusCode::CREATED, "{body}");
     let now = at(50.0);
     let day = Duration::from_secs(86_400);
     {
@@ -734,13 +743,27 @@ async fn scheduler_snapshots_once_per_slot(backend: Backend) {
             "daily",
             [("control", 100, 0.1, 0.0), ("treatment", 100, 0.2, 0.0)],
         );
+        start(conn, "skewed", t0());
+        population(
+            conn,
+            "skewed",
+            [("control", 100, 0.1, 0.0), ("treatment", 40, 0.2, 0.0)],
+        );
         // Two replicas' passes for the same slot: only the first computes.
-        let first = scheduled_pass(conn, now, day).expect("pass");
-        assert_eq!(first.computed, ["daily"]);
+        let mut first = scheduled_pass(conn, now, day).expect("pass");
+        first.computed.sort();
+        assert_eq!(first.computed, ["daily", "skewed"]);
         let second = scheduled_pass(conn, now + TimeDelta::hours(3), day).expect("pass");
-        assert_eq!(second.skipped, ["daily"]);
+        assert_eq!(second.skipped.len(), 2);
+        assert!(second.computed.is_empty());
         let next_day = scheduled_pass(conn, now + TimeDelta::days(1), day).expect("pass");
-        assert_eq!(next_day.computed, ["daily"]);
+        assert_eq!(next_day.computed.len(), 2);
+        // Each scheduled snapshot of the mismatched experiment notifies once.
+        let notified: Vec<String> = schema::webhook_deliveries::table
+            .select(schema::webhook_deliveries::event)
+            .load(conn)
+            .expect("outbox");
+        assert_eq!(notified, ["srm.detected", "srm.detected"]);
         let stored: i64 = schema::result_snapshots::table
             .filter(schema::result_snapshots::experiment_key.eq("daily"))
             .count()
@@ -762,7 +785,69 @@ async fn scheduler_snapshots_once_per_slot(backend: Backend) {
     assert_eq!(body["arms"][0]["units"], 100);
 }
 
+/// The demo data (`verdict seed --demo --simulate-users`) shows results with
+/// SRM, guardrails and a recommendation for each of its experiments.
+async fn demo_experiments_have_results(backend: Backend) {
+    let ctx = TestApp::new(backend);
+    {
+        let mut conn = ctx.pool().conn().expect("conn");
+        let conn: &mut DbConnection = &mut conn;
+        verdict::seed::seed_demo(conn).expect("seed");
+        verdict::seed::simulate_users(conn, 300, 7).expect("simulate");
+    }
+    let app = test::init_service(verdict::app::build(ctx.state.clone())).await;
+    for key in [
+        "cta_copy",
+        "digest_layout",
+        "import_hint",
+        "vip_paywall_copy",
+    ] {
+        let (status, body) = call!(
+            app,
+            ctx,
+            Role::Analyst,
+            get,
+            format!("/api/v1/experiments/{key}/results")
+        );
+        assert_eq!(status, StatusCode::OK, "{key}: {body}");
+        assert!(body["srm"]["p_value"].is_number(), "{key}: {body}");
+        assert!(
+            !body["guardrails"]
+                .as_array()
+                .expect("guardrails")
+                .is_empty(),
+            "{key}: {body}"
+        );
+        assert!(
+            body["guardrails"]
+                .as_array()
+                .expect("guardrails")
+                .iter()
+                .all(|g| g["verdict"].is_string() || g["error"].is_string()),
+            "{key}: {body}"
+        );
+        let action = body["recommendation"]["action"].as_str().expect("action");
+        assert!(
+            ["ship", "roll_back", "keep_running", "inconclusive"].contains(&action),
+            "{key}: {body}"
+        );
+        assert!(
+            !body["recommendation"]["reasons"]
+                .as_array()
+                .expect("reasons")
+                .is_empty()
+        );
+        let primary = &body["metrics"][0];
+        assert_eq!(primary["role"], "primary", "{key}: {body}");
+        assert!(
+            primary["arms"][0]["units"].as_u64() > Some(0),
+            "{key}: {body}"
+        );
+    }
+}
+
 backend_tests!(
+    demo_experiments_have_results,
     aggregation_matches_hand_computed_fixtures,
     aggregation_agrees_with_in_memory_reference,
     results_endpoint_recommends,

@@ -5,12 +5,15 @@ use chrono::{DateTime, NaiveDateTime, SubsecRound, TimeDelta, Utc};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
+use verdict_stats::GuardrailVerdict;
 
 use super::analysis::{ExperimentResults, ResultsError, compute};
 use crate::db::schema::result_snapshots as rs;
 use crate::db::{Db, DbConnection, DbError};
 use crate::domain_error::DomainError;
 use crate::experiments::{self, ListFilter, Status};
+use crate::webhooks;
 
 /// How a snapshot came to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,7 +55,8 @@ fn corrupt(e: serde_json::Error) -> ResultsError {
     ))))
 }
 
-/// The latest stored results of `key`'s `phase`, if any.
+/// The latest stored results of `key`'s `phase`, if any (an unreadable one
+/// counts as none).
 pub fn latest(
     conn: &mut DbConnection,
     key: &str,
@@ -74,11 +78,19 @@ pub fn latest(
     } else {
         SnapshotSource::Manual
     };
-    Ok(Some(Snapshot {
-        source,
-        computed_at,
-        results: serde_json::from_str(&body).map_err(corrupt)?,
-    }))
+    // A snapshot stored by an older version may not parse: treat it as absent
+    // so that the caller recomputes.
+    match serde_json::from_str(&body) {
+        Ok(results) => Ok(Some(Snapshot {
+            source,
+            computed_at,
+            results,
+        })),
+        Err(e) => {
+            tracing::warn!(experiment = key, error = %e, "unreadable result snapshot ignored");
+            Ok(None)
+        }
+    }
 }
 
 /// Computes `key`'s results from data up to `now` (to the microsecond, as
@@ -128,7 +140,8 @@ pub struct PassReport {
 }
 
 /// One scheduler pass: for every running experiment without a snapshot for the
-/// slot containing `now`, claims the slot and stores results up to the slot start.
+/// slot containing `now`, claims the slot and stores results up to the slot
+/// start, queueing `srm.detected` / `guardrail.failed` notifications with it.
 pub fn scheduled_pass(
     conn: &mut DbConnection,
     now: NaiveDateTime,
@@ -171,10 +184,12 @@ pub fn scheduled_pass(
         let stored = compute(conn, &exp.key, slot).and_then(|r| {
             let body = serde_json::to_string(&r).map_err(corrupt)?;
             let done = Utc::now().naive_utc();
-            diesel::update(row)
-                .set((rs::body.eq(Some(body)), rs::computed_at.eq(done)))
-                .execute(conn)?;
-            Ok(())
+            conn.transaction(|conn| {
+                diesel::update(row)
+                    .set((rs::body.eq(Some(body)), rs::computed_at.eq(done)))
+                    .execute(conn)?;
+                notify(conn, &r)
+            })
         });
         match stored {
             Ok(()) => report.computed.push(exp.key),
@@ -186,6 +201,39 @@ pub fn scheduled_pass(
         }
     }
     Ok(report)
+}
+
+/// Queues the `srm.detected` and `guardrail.failed` notifications a scheduled
+/// snapshot calls for (once per snapshot).
+fn notify(conn: &mut DbConnection, r: &ExperimentResults) -> Result<(), ResultsError> {
+    if let Some(test) = r.srm.test.as_ref().filter(|t| t.mismatch) {
+        webhooks::enqueue(
+            conn,
+            webhooks::Event::SrmDetected,
+            &json!({
+                "experiment": r.experiment, "phase": r.phase, "as_of": r.as_of.and_utc(),
+                "chi_square": test.chi_square, "p_value": test.p_value,
+                "units": r.arms.iter().map(|a| json!({"variant": a.variant, "weight": a.weight, "units": a.units})).collect::<Vec<_>>(),
+            }),
+        )?;
+    }
+    for g in r
+        .guardrails
+        .iter()
+        .filter(|g| g.verdict == Some(GuardrailVerdict::Fail))
+    {
+        webhooks::enqueue(
+            conn,
+            webhooks::Event::GuardrailFailed,
+            &json!({
+                "experiment": r.experiment, "phase": r.phase, "as_of": r.as_of.and_utc(),
+                "metric": g.metric, "variant": g.variant, "max_degradation": g.max_degradation,
+                "margin_type": g.margin_type, "estimate": g.estimate, "bound": g.bound,
+                "p_value": g.p_value,
+            }),
+        )?;
+    }
+    Ok(())
 }
 
 /// Runs [`scheduled_pass`] now and then at every slot boundary of `interval`,
