@@ -193,29 +193,44 @@ pub fn flags() -> Vec<FlagDefinition> {
             "Alert push call-to-action text",
             ValueType::String,
             &[
-                ("control", json!("Open alert")),
-                ("urgency", json!("Price moved — act now")),
+                ("control", json!("Try Pro free")),
+                ("urgency", json!("Pro trial ends today")),
             ],
         ),
         flag(
             "digest_layout",
             "Daily digest layout in the Mini App",
             ValueType::String,
-            &[("list", json!("list")), ("cards", json!("cards"))],
+            &[("compact", json!("compact")), ("cards", json!("cards"))],
         ),
         flag(
             "import_hint",
-            "Show the portfolio import hint on first open",
-            ValueType::Boolean,
-            &[("off", json!(false)), ("on", json!(true))],
+            "Hint shown in the portfolio import flow",
+            ValueType::String,
+            &[
+                (
+                    "control",
+                    json!("Send one position per line, e.g. `BTC 0.25`."),
+                ),
+                (
+                    "example",
+                    json!("Paste your holdings like this:\nBTC 0.25\nETH 1.5\nTON 100"),
+                ),
+            ],
         ),
         flag(
             "vip_paywall_copy",
-            "VIP paywall headline",
-            ValueType::String,
+            "VIP paywall title, body and price in Stars",
+            ValueType::Json,
             &[
-                ("control", json!("Upgrade to VIP")),
-                ("exclusive", json!("Exclusive pushes and heatmap insights")),
+                (
+                    "control",
+                    json!({"title": "Verdict VIP", "body": "Exclusive push alerts, heatmap insights and priority support.", "price_stars": 250}),
+                ),
+                (
+                    "bold",
+                    json!({"title": "Go VIP today", "body": "Be first: VIP alerts land minutes before everyone else.", "price_stars": 200}),
+                ),
             ],
         ),
     ]
@@ -314,7 +329,7 @@ pub fn experiments() -> Vec<(&'static str, Definition)> {
                 "A card layout for the daily digest makes it easier to scan, so more users come back \
                  within the first week (KR2.3), without raising churn.",
                 "digest_layout",
-                arms("list", "cards"),
+                arms("compact", "cards"),
                 Audience::default(),
                 "retention_d1_d7",
                 &["cta_clicks"],
@@ -325,12 +340,12 @@ pub fn experiments() -> Vec<(&'static str, Definition)> {
         (
             "import_hint",
             experiment(
-                "Portfolio import hint on first open",
+                "Portfolio import hint with an example",
                 "product-pm",
-                "Showing an import hint on first open lifts the 72-hour portfolio import rate \
+                "An import hint with a pasted example lifts the 72-hour portfolio import rate \
                  towards the 78% import success KR (KR2.2) without hurting NPS.",
                 "import_hint",
-                arms("off", "on"),
+                arms("control", "example"),
                 Audience::default(),
                 "portfolio_import_rate",
                 &["retention_d1_d7"],
@@ -341,12 +356,12 @@ pub fn experiments() -> Vec<(&'static str, Definition)> {
         (
             "vip_paywall_copy",
             experiment(
-                "VIP paywall copy: exclusive insights",
+                "VIP paywall copy: bolder offer",
                 "monetization-pm",
-                "Naming the exclusive pushes and heatmap insights on the VIP paywall raises Stars \
+                "A bolder VIP paywall (speed of alerts, 200 instead of 250 Stars) raises Stars \
                  revenue per Pro/Pro+ user and auto top-up adoption (KR1.2), without raising churn.",
                 "vip_paywall_copy",
-                arms("control", "exclusive"),
+                arms("control", "bold"),
                 paid,
                 "stars_revenue",
                 &["auto_topup_rate"],

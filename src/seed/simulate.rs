@@ -125,8 +125,8 @@ pub fn simulate_users(
         };
         let urgency = variant("cta_copy") == "urgency";
         let cards = variant("digest_layout") == "cards";
-        let hint = variant("import_hint") == "on";
-        let exclusive = variant("vip_paywall_copy") == "exclusive";
+        let hint = variant("import_hint") == "example";
+        let exclusive = variant("vip_paywall_copy") == "bold";
         let paid = tier != "free";
         let elapsed = (now - first_seen).num_minutes();
         let mut seq = 0;
