@@ -19,6 +19,7 @@ use crate::exposures::ExposureSink;
 use crate::http::{ApiError, HttpMetrics, observe, path_error, query_error};
 use crate::openapi::{ApiDoc, Document};
 use crate::ruleset::{Snapshots, load_snapshot};
+use crate::webhooks::WebhookSettings;
 
 /// Everything a request handler may need; cheap to clone (one per worker).
 #[derive(Clone)]
@@ -41,6 +42,8 @@ pub struct AppState {
     pub snapshots: Snapshots,
     /// Where evaluations queue experiment exposures.
     pub exposures: ExposureSink,
+    /// Where notifications go; `None` when no webhook is configured.
+    pub webhooks: Option<WebhookSettings>,
 }
 
 impl AppState {
@@ -61,6 +64,7 @@ impl AppState {
             guardrail_policy: GuardrailPolicy::default(),
             snapshots,
             exposures,
+            webhooks: None,
         })
     }
 

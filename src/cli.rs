@@ -93,6 +93,13 @@ pub struct ServeArgs {
     /// other replicas.
     #[arg(long, env = "VERDICT_CONFIG_POLL_MS", default_value_t = 250)]
     pub config_poll_ms: u64,
+    /// Where notifications (decision recorded, SRM detected, guardrail failed,
+    /// decision deadline reached) are POSTed; unset: none are sent.
+    #[arg(long, env = "VERDICT_WEBHOOK_URL")]
+    pub webhook_url: Option<String>,
+    /// HMAC-SHA256 key for the `X-Verdict-Signature` header of notifications.
+    #[arg(long, env = "VERDICT_WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<String>,
     /// Most events accepted in one `POST /api/v1/events` batch.
     #[arg(long, env = "VERDICT_MAX_EVENTS_PER_BATCH", default_value_t = 1000)]
     pub max_events_per_batch: usize,
@@ -105,6 +112,10 @@ pub struct ServeArgs {
     /// Launching an experiment without a guardrail: `require` refuses, `warn` launches and records it.
     #[arg(long, env = "VERDICT_GUARDRAIL_POLICY", value_enum, default_value_t = GuardrailPolicy::Require)]
     pub guardrail_policy: GuardrailPolicy,
+    /// How often running experiments get a stored results snapshot (slots
+    /// aligned on midnight UTC; `24h` = daily, T+1), e.g. `24h`.
+    #[arg(long, env = "VERDICT_RESULTS_INTERVAL", default_value = "24h", value_parser = parse_ttl)]
+    pub results_interval: Duration,
 }
 
 impl ServeArgs {
@@ -130,6 +141,9 @@ impl Default for ServeArgs {
             event_max_age: IngestLimits::default().max_age,
             guardrail_policy: GuardrailPolicy::default(),
             config_poll_ms: 250,
+            webhook_url: None,
+            webhook_secret: None,
+            results_interval: Duration::from_secs(86_400),
         }
     }
 }

@@ -30,6 +30,9 @@ use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr};
         (name = "evaluation", description = "Flag evaluation, the SDK ruleset and exposures"),
         (name = "ofrep", description = "OpenFeature Remote Evaluation Protocol v1"),
         (name = "audit", description = "Every configuration change (admin)"),
+        (name = "decisions", description = "The append-only decision log"),
+        (name = "reports", description = "Decision SLA and the experimentation OKRs"),
+        (name = "statistics", description = "Stateless statistics: sample-size planning and analysis of per-arm aggregates"),
     )
 )]
 pub struct ApiDoc;

@@ -8,6 +8,7 @@ use crate::app::{AppState, build};
 use crate::cli::{CommonArgs, ServeArgs};
 use crate::db::DbTarget;
 use crate::startup::{StartError, load_keys, open_database};
+use crate::webhooks::WebhookSettings;
 
 /// Runs the HTTP service until it is asked to stop.
 pub async fn serve(common: &CommonArgs, args: &ServeArgs) -> Result<(), StartError> {
@@ -15,6 +16,7 @@ pub async fn serve(common: &CommonArgs, args: &ServeArgs) -> Result<(), StartErr
     let (keys, first_token) = load_keys(common, &target)?;
     let db = open_database(&target, args.db_pool_size)?;
     let mut state = AppState::new(db.clone(), keys, args.max_body_bytes)?;
+    state.webhooks = webhook_settings(args)?;
     state.ingest = args.ingest_limits();
     state.guardrail_policy = args.guardrail_policy;
     let refresher = actix_web::rt::spawn(
@@ -24,6 +26,16 @@ pub async fn serve(common: &CommonArgs, args: &ServeArgs) -> Result<(), StartErr
             .follow(db, Duration::from_millis(args.config_poll_ms.max(10))),
     );
     let exposures = state.exposures.clone();
+    let dispatcher = state.webhooks.clone().map(|settings| {
+        actix_web::rt::spawn(
+            crate::webhooks::Dispatcher::new(state.db.clone(), settings)
+                .run(Duration::from_secs(1)),
+        )
+    });
+    let snapshots = actix_web::rt::spawn(crate::results::run_scheduler(
+        state.db.clone(),
+        args.results_interval,
+    ));
     if let Some(token) = first_token {
         println!(
             "First start: generated a signing secret next to the database.\n\
@@ -39,7 +51,27 @@ pub async fn serve(common: &CommonArgs, args: &ServeArgs) -> Result<(), StartErr
     tracing::info!(bind = %args.bind, backend = ?target.backend(), "serving");
     server.run().await?;
     refresher.abort();
+    if let Some(dispatcher) = dispatcher {
+        dispatcher.abort();
+    }
+    snapshots.abort();
     exposures.flush().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+fn webhook_settings(args: &ServeArgs) -> Result<Option<WebhookSettings>, StartError> {
+    match (&args.webhook_url, &args.webhook_secret) {
+        (None, _) => Ok(None),
+        (Some(_), None) => Err(StartError::Config(
+            "VERDICT_WEBHOOK_URL needs VERDICT_WEBHOOK_SECRET to sign notifications".into(),
+        )),
+        (Some(url), Some(secret)) => Ok(Some(WebhookSettings {
+            url: url.clone(),
+            secret: secret.clone(),
+            max_attempts: 10,
+            base_backoff: Duration::from_secs(2),
+            timeout: Duration::from_secs(10),
+        })),
+    }
 }

@@ -24,6 +24,9 @@ pub enum StartError {
         "set VERDICT_JWT_SECRET (or VERDICT_JWT_PUBLIC_KEY) when running on PostgreSQL: replicas must share it"
     )]
     KeysRequired,
+    /// An option is missing or inconsistent.
+    #[error("{0}")]
+    Config(String),
     /// Demo data could not be loaded.
     #[error("seed: {0}")]
     Seed(#[from] crate::seed::SeedError),

@@ -2,6 +2,8 @@
 //! (`Authorized<Pm>` etc.) and in its OpenAPI `security` scope.
 
 mod audit;
+mod decisions;
+mod definition_routes;
 mod error_mapping;
 mod evaluate;
 mod events;
@@ -13,9 +15,14 @@ mod meta;
 mod metrics;
 mod ofrep;
 mod ops;
+mod reports;
+mod results;
 mod segments;
 mod session;
+mod stats;
+mod stats_dto;
 mod stored;
+mod webhooks;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -26,6 +33,24 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(ops::metrics)
         .service(ops::openapi_json)
         .service(session::whoami)
+        .service(events::ingest)
+        .service(metrics::list_metrics)
+        .service(metrics::create_metric)
+        .service(metrics::get_metric)
+        .service(metrics::update_metric)
+        .service(metrics::delete_metric)
+        .service(experiments::list_experiments)
+        .service(experiments::create_experiment)
+        .service(experiments::guardrail_coverage)
+        .service(experiments::get_experiment)
+        .service(experiments::update_experiment)
+        .service(experiments::experiment_checklist)
+        .service(experiments::launch_experiment)
+        .service(experiments::stop_experiment)
+        .service(experiments::decide_experiment)
+        .service(experiments::archive_experiment)
+        .service(experiments::start_phase)
+        .service(results::experiment_results)
         .service(flags::create_flag)
         .service(flags::list_flags)
         .service(flags::get_flag)
@@ -49,6 +74,14 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(ofrep::ofrep_evaluate_flags)
         .service(ofrep::ofrep_evaluate_flag)
         .service(audit::list_audit)
+        .service(stats::analyze)
+        .service(stats::power)
+        .service(webhooks::list_webhook_deliveries)
+        .service(decisions::record_decision)
+        .service(decisions::list_decisions)
+        .service(decisions::get_decision)
+        .service(reports::decision_sla)
+        .service(reports::experimentation)
         .service(events::ingest)
         .service(metrics::list_metrics)
         .service(metrics::create_metric)

@@ -15,38 +15,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// Flag, segment and layer definitions (JSON), by kind and key.
-    definitions (kind, key) {
-        kind -> Text,
-        key -> Text,
-        definition -> Text,
-        version -> BigInt,
-        created_at -> Timestamp,
-        updated_at -> Timestamp,
-        updated_by -> Text,
-    }
-}
-
-diesel::table! {
-    /// The configuration version, bumped on every change.
-    config_version (id) {
-        id -> Integer,
-        version -> BigInt,
-    }
-}
-
-diesel::table! {
-    /// First exposure of a unit to an experiment phase.
-    exposures (experiment_key, phase, unit_id) {
-        experiment_key -> Text,
-        phase -> Integer,
-        unit_id -> Text,
-        variant -> Text,
-        first_seen -> Timestamp,
-    }
-}
-
-diesel::table! {
     /// The metric catalogue.
     metrics (key) {
         key -> Text,
@@ -83,6 +51,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Flag, segment and layer definitions (JSON), by kind and key.
+    definitions (kind, key) {
+        kind -> Text,
+        key -> Text,
+        definition -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        updated_by -> Text,
+    }
+}
+
+diesel::table! {
     /// Experiment phases.
     experiment_phases (experiment_key, phase) {
         experiment_key -> Text,
@@ -111,6 +92,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The configuration version, bumped on every change.
+    config_version (id) {
+        id -> Integer,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// First exposure of a unit to an experiment phase.
+    exposures (experiment_key, phase, unit_id) {
+        experiment_key -> Text,
+        phase -> Integer,
+        unit_id -> Text,
+        variant -> Text,
+        first_seen -> Timestamp,
+    }
+}
+
 diesel::joinable!(experiment_phases -> experiments (experiment_key));
 diesel::allow_tables_to_appear_in_same_query!(
     metrics,
@@ -119,3 +119,49 @@ diesel::allow_tables_to_appear_in_same_query!(
     events,
     exposures
 );
+
+diesel::table! {
+    /// Stored experiment results (JSON body; NULL while a scheduled one is computed).
+    result_snapshots (experiment_key, phase, source, as_of) {
+        experiment_key -> Text,
+        phase -> Integer,
+        source -> Text,
+        as_of -> Timestamp,
+        computed_at -> Timestamp,
+        body -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// Outgoing webhook notifications and their delivery state.
+    webhook_deliveries (id) {
+        id -> BigInt,
+        event -> Text,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// The append-only decision log.
+    decisions (id) {
+        id -> BigInt,
+        experiment_key -> Text,
+        outcome -> Text,
+        variant -> Nullable<Text>,
+        rationale -> Text,
+        links -> Text,
+        author -> Text,
+        created_at -> Timestamp,
+        supersedes -> Nullable<BigInt>,
+        results_snapshot -> Text,
+        action_taken -> Nullable<Text>,
+    }
+}

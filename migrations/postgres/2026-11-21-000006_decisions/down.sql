@@ -1,0 +1,2 @@
+DROP TABLE decisions;
+DROP FUNCTION decisions_append_only();

@@ -1,0 +1,193 @@
+//! Reports analysts and leads read: the decision SLA and the quarter's
+//! experimentation OKRs.
+
+use actix_web::{get, web};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::app::AppState;
+use crate::auth::{Analyst, Authorized};
+use crate::decisions::{self, OkrReport, SlaStatus};
+use crate::http::ApiError;
+
+/// One running experiment against its decision date.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SlaRow {
+    /// Experiment key.
+    pub experiment: String,
+    /// First variant assignment.
+    pub first_exposure: Option<NaiveDateTime>,
+    /// Days since first exposure.
+    pub days_since_first_exposure: Option<f64>,
+    /// Target decision date (default: launch + 14 days).
+    pub target_decision_at: Option<NaiveDateTime>,
+    /// Days left (negative: overdue).
+    pub days_left: Option<f64>,
+    /// `on_track`, `due_soon` (≤ 2 days left) or `overdue`.
+    pub status: SlaStatus,
+}
+
+/// Running experiments by days since first exposure.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SlaReport {
+    /// When the report was computed.
+    pub as_of: NaiveDateTime,
+    /// Longest-running first.
+    pub experiments: Vec<SlaRow>,
+}
+
+/// Running experiments by days since first exposure (variant assignment),
+/// flagging those past their target decision date and those within 2 days of it.
+#[utoipa::path(
+    tag = "reports",
+    security(("bearer" = ["analyst"])),
+    responses((status = 200, description = "The SLA report", body = SlaReport))
+)]
+#[get("/api/v1/reports/decision-sla")]
+pub async fn decision_sla(
+    _auth: Authorized<Analyst>,
+    state: web::Data<AppState>,
+) -> Result<web::Json<SlaReport>, ApiError> {
+    let timings = state.db.run(decisions::timings).await?;
+    let now = Utc::now().naive_utc();
+    let experiments = decisions::decision_sla(&timings, now)
+        .into_iter()
+        .map(|e| SlaRow {
+            experiment: e.key,
+            first_exposure: e.first_exposure,
+            days_since_first_exposure: e.days_since_first_exposure,
+            target_decision_at: e.target_decision_at,
+            days_left: e.days_left,
+            status: e.status,
+        })
+        .collect();
+    Ok(web::Json(SlaReport {
+        as_of: now,
+        experiments,
+    }))
+}
+
+/// The reporting period.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PeriodQuery {
+    /// Start (inclusive, RFC 3339).
+    pub from: DateTime<Utc>,
+    /// End (exclusive, RFC 3339).
+    pub to: DateTime<Utc>,
+}
+
+/// A key result: its value beside its target, and the experiments behind it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyResult {
+    /// What is measured.
+    pub name: &'static str,
+    /// The measured value (null when there is nothing to measure).
+    pub value: Option<f64>,
+    /// The target.
+    pub target: f64,
+    /// `≥` or `≤`: how value compares to target when met.
+    pub comparison: &'static str,
+    /// Whether the target is met.
+    pub met: bool,
+    /// The experiments the value is computed from.
+    pub experiments: Vec<String>,
+}
+
+/// The experimentation OKRs over a period.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExperimentationReport {
+    /// Period start.
+    pub from: NaiveDateTime,
+    /// Period end (exclusive).
+    pub to: NaiveDateTime,
+    /// Experiments launched in the period.
+    pub launched: Vec<String>,
+    /// Experiments first decided in the period.
+    pub decided: Vec<String>,
+    /// Decided without any exposure (time to decision unknown).
+    pub decided_without_exposure: Vec<String>,
+    /// KR4.1, KR4.2 (share within 14 days, median days), KR4.3.
+    pub key_results: Vec<KeyResult>,
+}
+
+fn key_result(
+    name: &'static str,
+    value: Option<f64>,
+    target: f64,
+    at_least: bool,
+    experiments: Vec<String>,
+) -> KeyResult {
+    let met = value.is_some_and(|v| if at_least { v >= target } else { v <= target });
+    KeyResult {
+        name,
+        value,
+        target,
+        comparison: if at_least { "≥" } else { "≤" },
+        met,
+        experiments,
+    }
+}
+
+/// Experiments launched and decided in `[from, to)`, the share decided within
+/// 14 days of first exposure and the median time to decision, and the share
+/// launched with a guardrail documented, each beside its target.
+#[utoipa::path(
+    tag = "reports",
+    security(("bearer" = ["analyst"])),
+    params(PeriodQuery),
+    responses((status = 200, description = "The OKR report", body = ExperimentationReport))
+)]
+#[get("/api/v1/reports/experimentation")]
+pub async fn experimentation(
+    _auth: Authorized<Analyst>,
+    state: web::Data<AppState>,
+    query: web::Query<PeriodQuery>,
+) -> Result<web::Json<ExperimentationReport>, ApiError> {
+    let (from, to) = (query.from.naive_utc(), query.to.naive_utc());
+    if from >= to {
+        return Err(ApiError::invalid("to", "must be after `from`"));
+    }
+    let timings = state.db.run(decisions::timings).await?;
+    let r: OkrReport = decisions::experimentation_report(&timings, from, to);
+    let key_results = vec![
+        key_result(
+            "KR4.1 experiments launched",
+            Some(r.launched.len() as f64),
+            r.launched_target as f64,
+            true,
+            r.launched.clone(),
+        ),
+        key_result(
+            "KR4.2 share decided within 14 days of first exposure",
+            r.share_decided_within_14_days,
+            1.0,
+            true,
+            r.decided_within_14_days.clone(),
+        ),
+        key_result(
+            "KR4.2 median days from first exposure to decision",
+            r.median_days_to_decision,
+            decisions::DECISION_DAYS,
+            false,
+            r.decided.clone(),
+        ),
+        key_result(
+            "KR4.3 share launched with a guardrail documented",
+            r.share_launched_with_guardrail,
+            0.7,
+            true,
+            r.launched_with_guardrail.clone(),
+        ),
+    ];
+    Ok(web::Json(ExperimentationReport {
+        from,
+        to,
+        launched: r.launched,
+        decided: r.decided,
+        decided_without_exposure: r.decided_without_exposure,
+        key_results,
+    }))
+}

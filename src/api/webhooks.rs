@@ -1,0 +1,120 @@
+//! The webhook delivery log (admins only).
+
+use actix_web::{get, web};
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::app::AppState;
+use crate::auth::{Admin, Authorized};
+use crate::http::ApiError;
+use crate::webhooks::{Delivery, list_deliveries};
+
+/// Filters and paging for the delivery log.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DeliveryQuery {
+    /// Only `pending`, `delivered` or `failed` deliveries.
+    pub status: Option<String>,
+    /// Page size, 1–500 (default 100).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<i64>,
+}
+
+/// One notification and how its delivery went.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryView {
+    /// Delivery id (`X-Verdict-Delivery`).
+    pub id: i64,
+    /// Event name, e.g. `decision.recorded`.
+    pub event: String,
+    /// The body sent.
+    #[schema(value_type = Object)]
+    pub payload: Value,
+    /// `pending`, `delivered` or `failed`.
+    pub status: String,
+    /// Attempts so far.
+    pub attempts: i32,
+    /// When the next attempt is due (pending only).
+    pub next_attempt_at: NaiveDateTime,
+    /// HTTP status of the last attempt.
+    pub last_status: Option<i32>,
+    /// Error of the last failed attempt.
+    pub last_error: Option<String>,
+    /// When it was enqueued.
+    pub created_at: NaiveDateTime,
+    /// When it was delivered.
+    pub delivered_at: Option<NaiveDateTime>,
+}
+
+impl From<Delivery> for DeliveryView {
+    fn from(d: Delivery) -> Self {
+        Self {
+            id: d.id,
+            event: d.event,
+            payload: serde_json::from_str(&d.payload).unwrap_or(Value::Null),
+            status: d.status,
+            attempts: d.attempts,
+            next_attempt_at: d.next_attempt_at,
+            last_status: d.last_status,
+            last_error: d.last_error,
+            created_at: d.created_at,
+            delivered_at: d.delivered_at,
+        }
+    }
+}
+
+/// A page of the delivery log.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryPage {
+    /// Deliveries, newest first.
+    pub deliveries: Vec<DeliveryView>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<i64>,
+}
+
+/// Lists webhook deliveries, newest first.
+#[utoipa::path(
+    tag = "audit",
+    security(("bearer" = ["admin"])),
+    params(DeliveryQuery),
+    responses((status = 200, description = "A page of deliveries", body = DeliveryPage))
+)]
+#[get("/api/v1/webhooks/deliveries")]
+pub async fn list_webhook_deliveries(
+    _auth: Authorized<Admin>,
+    state: web::Data<AppState>,
+    query: web::Query<DeliveryQuery>,
+) -> Result<web::Json<DeliveryPage>, ApiError> {
+    let q = query.into_inner();
+    let limit = i64::from(q.limit.unwrap_or(100));
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::invalid("limit", "must be between 1 and 500"));
+    }
+    if let Some(status) = q.status.as_deref()
+        && !["pending", "delivered", "failed"].contains(&status)
+    {
+        return Err(ApiError::invalid(
+            "status",
+            "must be pending, delivered or failed",
+        ));
+    }
+    let (status, cursor) = (q.status, q.cursor);
+    let mut rows = state
+        .db
+        .run(move |conn| list_deliveries(conn, status.as_deref(), cursor, limit + 1))
+        .await?;
+    let next_cursor = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|d| d.id)
+    } else {
+        None
+    };
+    Ok(web::Json(DeliveryPage {
+        deliveries: rows.into_iter().map(Into::into).collect(),
+        next_cursor,
+    }))
+}

@@ -1,0 +1,256 @@
+//! Recording a decision: checks, the lifecycle move to `decided`, the frozen
+//! results, the optional action on the flag, the audit entry and the webhook.
+
+use chrono::Utc;
+use diesel::Connection;
+use serde_json::json;
+use verdict_core::Serve;
+
+use super::{Decision, NewDecision, Outcome, store};
+use crate::audit::{self, Change};
+use crate::db::DbConnection;
+use crate::domain_error::DomainError;
+use crate::experiments::{self, Experiment, Status, Transition};
+use crate::flags::{FlagDefinition, FlagWriteError, set_flag_environment};
+use crate::http::FieldError;
+use crate::webhooks::{Event, enqueue};
+
+/// Appends a decision for `new.experiment_key` in one transaction. The first
+/// decision moves a running or stopped experiment to `decided` (stopping it
+/// first, which removes its flag rule); a correction (`supersedes`) appends to
+/// an already decided experiment. `notify` also queues the
+/// `decision.recorded` webhook.
+pub fn record(
+    conn: &mut DbConnection,
+    actor: &str,
+    new: NewDecision,
+    notify: bool,
+) -> Result<Decision, DomainError> {
+    conn.transaction(|conn| {
+        let experiment = experiments::get(conn, &new.experiment_key)?;
+        check(&experiment, &new)?;
+        match new.supersedes {
+            Some(id) => check_correction(conn, &experiment, id)?,
+            None => check_first(conn, &experiment)?,
+        }
+        if experiment.status == Status::Running {
+            experiments::transition(conn, actor, &experiment.key, Transition::Stop)?;
+        }
+        if experiment.status != Status::Decided {
+            experiments::transition(conn, actor, &experiment.key, Transition::Decide)?;
+        }
+        let results_snapshot = frozen_results(conn, &experiment);
+        let action_taken = if new.apply {
+            Some(act_on_flag(conn, actor, &experiment, &new)?)
+        } else {
+            None
+        };
+        let decision = store::insert(
+            conn,
+            &Decision {
+                id: 0,
+                experiment_key: new.experiment_key,
+                outcome: new.outcome,
+                variant: new.variant,
+                rationale: new.rationale,
+                links: new.links,
+                author: actor.to_owned(),
+                created_at: Utc::now().naive_utc(),
+                supersedes: new.supersedes,
+                results_snapshot,
+                action_taken,
+            },
+        )?;
+        let summary = json!({
+            "id": decision.id,
+            "experiment": decision.experiment_key,
+            "outcome": decision.outcome,
+            "variant": decision.variant,
+            "rationale": decision.rationale,
+            "author": decision.author,
+            "supersedes": decision.supersedes,
+            "action_taken": decision.action_taken,
+        });
+        audit::record(
+            conn,
+            Change {
+                actor,
+                entity_type: "decision",
+                entity_key: &decision.experiment_key,
+                action: "create",
+                before: None,
+                after: Some(summary.to_string()),
+            },
+        )?;
+        if notify {
+            enqueue(conn, Event::DecisionRecorded, &summary)?;
+        }
+        Ok(decision)
+    })
+}
+
+fn check(experiment: &Experiment, new: &NewDecision) -> Result<(), DomainError> {
+    let mut errors = Vec::new();
+    if new.rationale.trim().is_empty() {
+        errors.push(FieldError::new(
+            "rationale",
+            "say why: the rationale is required",
+        ));
+    }
+    let arms: Vec<&str> = experiment
+        .definition
+        .arms
+        .iter()
+        .map(|a| a.variant.as_str())
+        .collect();
+    match (new.outcome, new.variant.as_deref()) {
+        (Outcome::Ship, None) => {
+            errors.push(FieldError::new(
+                "variant",
+                "`ship` names the variant to ship",
+            ));
+        }
+        (Outcome::Ship, Some(v)) if !arms.contains(&v) => errors.push(FieldError::new(
+            "variant",
+            format!(
+                "`{v}` is not an arm of this experiment ({})",
+                arms.join(", ")
+            ),
+        )),
+        (Outcome::Ship, Some(_)) => {}
+        (_, Some(_)) => errors.push(FieldError::new("variant", "only `ship` names a variant")),
+        (_, None) => {}
+    }
+    if new.apply && !matches!(new.outcome, Outcome::Ship | Outcome::RollBack) {
+        errors.push(FieldError::new(
+            "apply",
+            "only `ship` and `roll_back` act on the flag",
+        ));
+    }
+    for (i, link) in new.links.iter().enumerate() {
+        if link.trim().is_empty() || link.len() > 2048 {
+            errors.push(FieldError::new(
+                format!("links[{i}]"),
+                "must be 1–2048 characters",
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(DomainError::Invalid(errors))
+    }
+}
+
+fn check_first(conn: &mut DbConnection, experiment: &Experiment) -> Result<(), DomainError> {
+    match experiment.status {
+        Status::Running | Status::Stopped => Ok(()),
+        Status::Decided => {
+            let latest = store::list(
+                conn,
+                &store::DecisionFilter {
+                    experiment: Some(experiment.key.clone()),
+                    limit: 1,
+                    ..Default::default()
+                },
+            )?;
+            Err(DomainError::Conflict(match latest.first() {
+                Some(d) => format!(
+                    "`{}` is already decided (decision {}); record a correction with `supersedes: {}`",
+                    experiment.key, d.id, d.id
+                ),
+                None => format!("`{}` is already decided", experiment.key),
+            }))
+        }
+        other => Err(DomainError::Conflict(format!(
+            "`{}` is {}: only running or stopped experiments can be decided",
+            experiment.key,
+            other.as_str()
+        ))),
+    }
+}
+
+fn check_correction(
+    conn: &mut DbConnection,
+    experiment: &Experiment,
+    id: i64,
+) -> Result<(), DomainError> {
+    let previous = store::get(conn, id)?.ok_or_else(|| {
+        DomainError::invalid("supersedes", format!("decision {id} does not exist"))
+    })?;
+    if previous.experiment_key != experiment.key {
+        return Err(DomainError::invalid(
+            "supersedes",
+            format!("decision {id} is about `{}`", previous.experiment_key),
+        ));
+    }
+    if let Some(by) = store::superseded_by(conn, id)? {
+        return Err(DomainError::Conflict(format!(
+            "decision {id} is already corrected by decision {by}; supersede {by} instead"
+        )));
+    }
+    Ok(())
+}
+
+/// The latest stored results, or results computed now; if neither can be had,
+/// the reason, so the decision still records what it was (not) based on.
+fn frozen_results(conn: &mut DbConnection, experiment: &Experiment) -> serde_json::Value {
+    let snapshot = crate::results::latest(conn, &experiment.key, experiment.current_phase)
+        .and_then(|latest| match latest {
+            Some(snapshot) => Ok(snapshot),
+            None => crate::results::refresh(conn, &experiment.key, Utc::now().naive_utc()),
+        });
+    match snapshot {
+        Ok(snapshot) => serde_json::to_value(snapshot).unwrap_or_default(),
+        Err(e) => json!({"unavailable": e.to_string()}),
+    }
+}
+
+fn act_on_flag(
+    conn: &mut DbConnection,
+    actor: &str,
+    experiment: &Experiment,
+    new: &NewDecision,
+) -> Result<String, DomainError> {
+    let definition = &experiment.definition;
+    let chosen = std::cell::RefCell::new(String::new());
+    set_flag_environment(
+        conn,
+        actor,
+        &definition.flag,
+        &definition.environment,
+        |existing, flag| {
+            let mut config = existing
+                .unwrap_or_else(|| FlagDefinition::initial_environment(&flag.default_variant));
+            let variant = match new.outcome {
+                Outcome::Ship => new
+                    .variant
+                    .clone()
+                    .unwrap_or_else(|| flag.default_variant.clone()),
+                _ => flag.default_variant.clone(),
+            };
+            config.enabled = true;
+            config.fallthrough = Serve::Variant(variant.clone());
+            *chosen.borrow_mut() = variant;
+            config
+        },
+    )
+    .map_err(flag_error)?;
+    Ok(format!(
+        "flag `{}` now serves `{}` to everyone in {} not matched by an earlier rule",
+        definition.flag,
+        chosen.into_inner(),
+        definition.environment
+    ))
+}
+
+fn flag_error(error: FlagWriteError) -> DomainError {
+    match error {
+        FlagWriteError::Invalid(errors) => DomainError::Invalid(errors),
+        FlagWriteError::Conflict(message) => DomainError::Conflict(message),
+        FlagWriteError::Definition(e) => match e {
+            crate::definitions::DefinitionError::Db(db) => DomainError::Db(db),
+            other => DomainError::Conflict(other.to_string()),
+        },
+    }
+}

@@ -1,0 +1,735 @@
+//! An experiment's results: per-arm sufficient statistics from the database,
+//! the stats engines, SRM, multiple-testing corrections, guardrail verdicts,
+//! the sample-size forecast and the recommendation.
+
+use std::collections::BTreeMap;
+
+use chrono::{NaiveDateTime, TimeDelta};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use verdict_stats::{
+    AnalysisRequest, ArmData, DifferenceType, GuardrailSpec, GuardrailVerdict, MetricSpec,
+    MetricType, PowerBaseline, SrmResult,
+};
+
+use super::aggregate::{ArmSums, arm_sums};
+use super::recommend::{ArmSignal, PrimaryOutcome, Recommendation, Signals, recommend};
+use super::sql::MetricQuery;
+use crate::db::DbConnection;
+use crate::db::schema::exposures;
+use crate::domain_error::DomainError;
+use crate::experiments::{self, Engine, Experiment, MarginType, Phase};
+use crate::metrics_catalog::{self, Direction, Metric, MetricDefinition};
+
+/// Power the planned sample is sized for.
+pub const PLANNED_POWER: f64 = 0.8;
+
+/// Why results cannot be computed.
+#[derive(Debug, thiserror::Error)]
+pub enum ResultsError {
+    /// The experiment has no phase yet.
+    #[error("experiment `{0}` has not been launched: it has no results yet")]
+    NotLaunched(String),
+    /// Lookup or storage failed.
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+}
+
+impl From<crate::db::DbError> for ResultsError {
+    fn from(e: crate::db::DbError) -> Self {
+        Self::Domain(e.into())
+    }
+}
+
+impl From<diesel::result::Error> for ResultsError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Domain(e.into())
+    }
+}
+
+/// The role a metric plays in the experiment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricRole {
+    /// The decision metric.
+    Primary,
+    /// Reported alongside.
+    Secondary,
+    /// Only a guardrail.
+    Guardrail,
+}
+
+/// Correction across metrics applied on top of Holm across arms.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricCorrection {
+    /// Benjamini–Hochberg over the primary and secondary metrics.
+    #[default]
+    BenjaminiHochberg,
+    /// None (Holm across arms only).
+    None,
+}
+
+/// Exposed units of one arm.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArmExposure {
+    /// Variant key.
+    pub variant: String,
+    /// Planned weight (percent).
+    pub weight: f64,
+    /// Exposed units.
+    pub units: u64,
+}
+
+/// Sample ratio check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SrmCheck {
+    /// The test (absent when it could not run, e.g. no exposures).
+    pub test: Option<SrmResult>,
+    /// Whether the results can be trusted as far as assignment goes.
+    pub trustworthy: bool,
+    /// Explanation.
+    pub message: String,
+}
+
+/// Per-arm value of a metric.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArmValue {
+    /// Variant key.
+    pub variant: String,
+    /// Units counted for this metric.
+    pub units: u64,
+    /// Mean per unit (ratio: Σnumerator / Σdenominator).
+    pub mean: Option<f64>,
+}
+
+/// One treatment against control on one metric.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricComparison {
+    /// Treatment variant.
+    pub variant: String,
+    /// Control mean (CUPED-unadjusted).
+    pub control_mean: Option<f64>,
+    /// Treatment mean (CUPED-unadjusted).
+    pub treatment_mean: Option<f64>,
+    /// Relative lift (treatment − control) / control.
+    pub lift: Option<f64>,
+    /// Confidence / credible interval of the lift.
+    pub ci_lower: Option<f64>,
+    /// Upper end of the interval.
+    pub ci_upper: Option<f64>,
+    /// Raw p-value (frequentist / sequential).
+    pub p_value: Option<f64>,
+    /// Holm–Bonferroni across arms.
+    pub p_value_holm: Option<f64>,
+    /// Holm across arms, then the correction across metrics.
+    pub p_value_adjusted: Option<f64>,
+    /// Bayesian chance to beat control (direction-aware).
+    pub chance_to_win: Option<f64>,
+    /// Whether the difference is significant (adjusted p < alpha, or chance to
+    /// win beyond 1 − alpha / below alpha).
+    pub significant: bool,
+    /// Significant and in the good direction.
+    pub improved: bool,
+    /// Why the comparison could not be computed.
+    pub error: Option<String>,
+}
+
+/// A metric's results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricResult {
+    /// Catalogue key.
+    pub metric: String,
+    /// Display name.
+    pub name: String,
+    /// Role in the experiment.
+    pub role: MetricRole,
+    /// Kind (`conversion`, `ratio`, ...).
+    pub kind: String,
+    /// Improvement direction.
+    pub direction: Direction,
+    /// CUPED applied.
+    pub cuped: bool,
+    /// Per-arm values, control first.
+    pub arms: Vec<ArmValue>,
+    /// Each treatment against control.
+    pub comparisons: Vec<MetricComparison>,
+    /// Why the metric could not be analysed.
+    pub error: Option<String>,
+}
+
+/// One guardrail for one treatment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GuardrailOutcome {
+    /// Metric key.
+    pub metric: String,
+    /// Treatment variant.
+    pub variant: String,
+    /// Tolerated degradation.
+    pub max_degradation: f64,
+    /// Whether the margin is absolute or relative.
+    pub margin_type: MarginType,
+    /// Pass / fail / inconclusive; absent when it could not be evaluated.
+    pub verdict: Option<GuardrailVerdict>,
+    /// Effect on the margin's scale.
+    pub estimate: Option<f64>,
+    /// One-sided bound in the harmful direction.
+    pub bound: Option<f64>,
+    /// Non-inferiority p-value.
+    pub p_value: Option<f64>,
+    /// Why it could not be evaluated.
+    pub error: Option<String>,
+}
+
+/// When the planned sample is reached at the observed traffic.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SampleForecast {
+    /// Planned relative MDE of the primary metric.
+    pub minimum_detectable_effect: f64,
+    /// Units needed per arm (power 0.8, the experiment's alpha).
+    pub n_per_arm: u64,
+    /// Exposed units per day so far (all arms).
+    pub units_per_day: f64,
+    /// Days still needed (0 = reached).
+    pub days_to_reach: u64,
+    /// The predicted date the planned sample is reached.
+    pub predicted_date: NaiveDateTime,
+}
+
+/// Everything `GET /experiments/{key}/results` reports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExperimentResults {
+    /// Experiment key.
+    pub experiment: String,
+    /// Phase analysed (the current one).
+    pub phase: u32,
+    /// Data cut-off.
+    pub as_of: NaiveDateTime,
+    /// Engine used.
+    pub engine: Engine,
+    /// Significance level.
+    pub alpha: f64,
+    /// Correction across metrics.
+    pub metric_correction: MetricCorrection,
+    /// Exposures per arm, control first.
+    pub arms: Vec<ArmExposure>,
+    /// Sample ratio check.
+    pub srm: SrmCheck,
+    /// Primary, secondary and guardrail-only metrics.
+    pub metrics: Vec<MetricResult>,
+    /// Guardrail verdicts.
+    pub guardrails: Vec<GuardrailOutcome>,
+    /// Sample-size forecast for the primary metric.
+    pub forecast: Option<SampleForecast>,
+    /// The recommendation.
+    pub recommendation: Recommendation,
+}
+
+/// Computes the results of experiment `key` from data up to `as_of`.
+pub fn compute(
+    conn: &mut DbConnection,
+    key: &str,
+    as_of: NaiveDateTime,
+) -> Result<ExperimentResults, ResultsError> {
+    let exp = experiments::get(conn, key)?;
+    let phase = experiments::phases(conn, key)?
+        .into_iter()
+        .find(|p| p.number == exp.current_phase)
+        .ok_or_else(|| ResultsError::NotLaunched(key.to_owned()))?;
+    let def = &exp.definition;
+    let mut roles: Vec<(String, MetricRole)> = Vec::new();
+    let mut add = |m: &str, role| {
+        if !roles.iter().any(|(k, _)| k == m) {
+            roles.push((m.to_owned(), role));
+        }
+    };
+    if let Some(p) = &def.primary_metric {
+        add(p, MetricRole::Primary);
+    }
+    for m in &def.secondary_metrics {
+        add(m, MetricRole::Secondary);
+    }
+    for g in &def.guardrails {
+        add(&g.metric, MetricRole::Guardrail);
+    }
+
+    let arms = exposure_counts(conn, &exp, &phase, as_of)?;
+    let srm = srm_check(&arms);
+    let pre_period_secs = def
+        .analysis
+        .cuped
+        .then(|| f64::from(def.analysis.cuped_pre_period_days) * 86_400.0);
+    let mut data: BTreeMap<String, (Metric, Vec<ArmData>, MetricSpec)> = BTreeMap::new();
+    let mut metrics = Vec::new();
+    for (metric_key, role) in &roles {
+        let metric = match metrics_catalog::get(conn, metric_key) {
+            Ok(m) => m,
+            Err(DomainError::NotFound(msg)) => {
+                metrics.push(missing_metric(metric_key, *role, msg));
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let cuped = pre_period_secs.is_some() && supports_cuped(&metric.definition);
+        let query = MetricQuery {
+            experiment: key,
+            phase: phase.number,
+            metric: &metric.definition,
+            as_of,
+            pre_period_secs: pre_period_secs.filter(|_| cuped),
+        };
+        let sums = arm_sums(conn, &query)?;
+        let spec = metric_spec(&metric, cuped);
+        let arm_data: Vec<ArmData> = arms
+            .iter()
+            .map(|a| {
+                let s = sums.iter().find(|s| s.variant == a.variant);
+                arm_data(&a.variant, s, &spec)
+            })
+            .collect();
+        let result = analyse_metric(&exp, &metric, *role, &spec, &arm_data);
+        metrics.push(result);
+        data.insert(metric_key.clone(), (metric, arm_data, spec));
+    }
+    let metric_correction = MetricCorrection::default();
+    apply_metric_correction(
+        &mut metrics,
+        metric_correction,
+        def.analysis.alpha,
+        def.analysis.engine,
+    );
+
+    let guardrails = guardrail_outcomes(&exp, &data);
+    let forecast = forecast(&exp, &phase, &arms, &data, as_of);
+    let signals = signals(
+        &exp,
+        &arms,
+        &srm,
+        &metrics,
+        &guardrails,
+        forecast.as_ref(),
+        as_of,
+    );
+    Ok(ExperimentResults {
+        experiment: key.to_owned(),
+        phase: phase.number,
+        as_of,
+        engine: def.analysis.engine,
+        alpha: def.analysis.alpha,
+        metric_correction,
+        arms,
+        srm,
+        metrics,
+        guardrails,
+        forecast,
+        recommendation: recommend(&signals),
+    })
+}
+
+fn missing_metric(key: &str, role: MetricRole, msg: String) -> MetricResult {
+    MetricResult {
+        metric: key.to_owned(),
+        name: key.to_owned(),
+        role,
+        kind: String::new(),
+        direction: Direction::HigherIsBetter,
+        cuped: false,
+        arms: Vec::new(),
+        comparisons: Vec::new(),
+        error: Some(msg),
+    }
+}
+
+/// Exposed units per arm of the phase up to `as_of`, in the phase's arm order.
+fn exposure_counts(
+    conn: &mut DbConnection,
+    exp: &Experiment,
+    phase: &Phase,
+    as_of: NaiveDateTime,
+) -> QueryResult<Vec<ArmExposure>> {
+    let counts: Vec<(String, i64)> = exposures::table
+        .filter(exposures::experiment_key.eq(&exp.key))
+        .filter(exposures::phase.eq(i32::try_from(phase.number).unwrap_or(i32::MAX)))
+        .filter(exposures::first_seen.le(as_of))
+        .group_by(exposures::variant)
+        .select((exposures::variant, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(phase
+        .arms
+        .iter()
+        .map(|arm| ArmExposure {
+            variant: arm.variant.clone(),
+            weight: arm.weight,
+            units: counts
+                .iter()
+                .find(|(v, _)| *v == arm.variant)
+                .map_or(0, |(_, n)| u64::try_from(*n).unwrap_or(0)),
+        })
+        .collect())
+}
+
+fn srm_check(arms: &[ArmExposure]) -> SrmCheck {
+    let observed: Vec<f64> = arms.iter().map(|a| a.units as f64).collect();
+    let weights: Vec<f64> = arms.iter().map(|a| a.weight).collect();
+    match verdict_stats::srm_test(&observed, Some(&weights)) {
+        Ok(test) if test.mismatch => SrmCheck {
+            message: format!(
+                "sample ratio mismatch: chi-square {:.2}, p = {:.2e} < {}; results are untrustworthy",
+                test.chi_square,
+                test.p_value,
+                verdict_stats::SRM_THRESHOLD
+            ),
+            test: Some(test),
+            trustworthy: false,
+        },
+        Ok(test) => SrmCheck {
+            message: format!(
+                "exposures match the planned weights (p = {:.3})",
+                test.p_value
+            ),
+            test: Some(test),
+            trustworthy: true,
+        },
+        Err(e) => SrmCheck {
+            test: None,
+            trustworthy: true,
+            message: format!("sample ratio not checked: {e}"),
+        },
+    }
+}
+
+/// CUPED needs a per-unit pre-period value; NPS answers have none.
+fn supports_cuped(def: &MetricDefinition) -> bool {
+    !matches!(def, MetricDefinition::Nps { .. })
+}
+
+fn metric_spec(metric: &Metric, cuped: bool) -> MetricSpec {
+    let metric_type = match metric.definition {
+        MetricDefinition::Conversion { .. } | MetricDefinition::Retention { .. } => {
+            MetricType::Binomial
+        }
+        MetricDefinition::Ratio { .. } => MetricType::Ratio,
+        _ => MetricType::Mean,
+    };
+    MetricSpec {
+        metric_type,
+        numerator: None,
+        denominator: None,
+        cuped,
+        pre: None,
+        inverse: metric.direction.inverse(),
+    }
+}
+
+fn arm_data(variant: &str, s: Option<&ArmSums>, spec: &MetricSpec) -> ArmData {
+    let s = s.cloned().unwrap_or_default();
+    let v = |x: Option<f64>| Some(x.unwrap_or(0.0));
+    let mut a = ArmData {
+        name: variant.to_owned(),
+        n: s.n as f64,
+        ..ArmData::default()
+    };
+    if spec.metric_type == MetricType::Ratio {
+        a.numerator_sum = v(s.s_x);
+        a.numerator_sum_squares = v(s.s_xx);
+        a.denominator_sum = v(s.s_d);
+        a.denominator_sum_squares = v(s.s_dd);
+        a.numerator_denominator_sum_product = v(s.s_xd);
+        if spec.cuped {
+            a.pre_numerator_sum = v(s.s_p);
+            a.pre_numerator_sum_squares = v(s.s_pp);
+            a.pre_denominator_sum = v(s.s_q);
+            a.pre_denominator_sum_squares = v(s.s_qq);
+            a.numerator_pre_numerator_sum_product = v(s.s_xp);
+            a.denominator_pre_denominator_sum_product = v(s.s_dq);
+            a.pre_numerator_pre_denominator_sum_product = v(s.s_pq);
+            a.numerator_pre_denominator_sum_product = v(s.s_xq);
+            a.denominator_pre_numerator_sum_product = v(s.s_dp);
+        }
+    } else {
+        a.sum = v(s.s_x);
+        a.sum_squares = v(s.s_xx);
+        if spec.cuped {
+            a.pre_sum = v(s.s_p);
+            a.pre_sum_squares = v(s.s_pp);
+            a.post_pre_sum_product = v(s.s_xp);
+        }
+    }
+    a
+}
+
+fn arm_mean(a: &ArmData) -> Option<f64> {
+    let (num, den) = match (a.sum, a.numerator_sum) {
+        (Some(s), _) => (s, a.n),
+        (None, Some(m)) => (m, a.denominator_sum.unwrap_or(0.0)),
+        _ => return None,
+    };
+    (den > 0.0).then(|| num / den)
+}
+
+fn analyse_metric(
+    exp: &Experiment,
+    metric: &Metric,
+    role: MetricRole,
+    spec: &MetricSpec,
+    arms: &[ArmData],
+) -> MetricResult {
+    let settings = &exp.definition.analysis;
+    let request = AnalysisRequest {
+        metric: spec.clone(),
+        engine: settings.engine.into(),
+        difference: DifferenceType::Relative,
+        alpha: settings.alpha,
+        sequential_tuning: verdict_stats::DEFAULT_TUNING,
+        prior: verdict_stats::Prior::default(),
+        weights: None,
+        arms: arms.to_vec(),
+    };
+    let analysis = verdict_stats::analyze(&request);
+    let comparisons = analysis
+        .comparisons
+        .into_iter()
+        .map(|c| MetricComparison {
+            variant: c.arm,
+            control_mean: c.baseline,
+            treatment_mean: c.treatment_mean,
+            lift: c.estimate,
+            ci_lower: c.ci_lower,
+            ci_upper: c.ci_upper,
+            p_value: c.p_value,
+            p_value_holm: c.p_value_adjusted,
+            p_value_adjusted: c.p_value_adjusted,
+            chance_to_win: c.chance_to_win,
+            significant: false,
+            improved: false,
+            error: c.error,
+        })
+        .collect();
+    MetricResult {
+        metric: metric.key.clone(),
+        name: metric.name.clone(),
+        role,
+        kind: metric.definition.kind().to_owned(),
+        direction: metric.direction,
+        cuped: spec.cuped,
+        arms: arms
+            .iter()
+            .map(|a| ArmValue {
+                variant: a.name.clone(),
+                units: a.n as u64,
+                mean: arm_mean(a),
+            })
+            .collect(),
+        comparisons,
+        error: analysis.error,
+    }
+}
+
+/// Sets `p_value_adjusted` (Holm across arms, then `correction` across the
+/// primary and secondary metrics, per treatment) and the significance flags.
+pub fn apply_metric_correction(
+    metrics: &mut [MetricResult],
+    correction: MetricCorrection,
+    alpha: f64,
+    engine: Engine,
+) {
+    for m in metrics.iter_mut() {
+        for c in &mut m.comparisons {
+            c.p_value_adjusted = c.p_value_holm;
+        }
+    }
+    if correction == MetricCorrection::BenjaminiHochberg {
+        let variants: Vec<String> = metrics
+            .iter()
+            .flat_map(|m| m.comparisons.iter().map(|c| c.variant.clone()))
+            .collect();
+        let mut seen = Vec::new();
+        for variant in variants {
+            if seen.contains(&variant) {
+                continue;
+            }
+            let mut slots = Vec::new();
+            for (mi, m) in metrics.iter().enumerate() {
+                if m.role == MetricRole::Guardrail {
+                    continue;
+                }
+                for (ci, c) in m.comparisons.iter().enumerate() {
+                    if c.variant == variant
+                        && let Some(p) = c.p_value_holm
+                    {
+                        slots.push((mi, ci, p));
+                    }
+                }
+            }
+            let raw: Vec<f64> = slots.iter().map(|s| s.2).collect();
+            if let Ok(adjusted) = verdict_stats::benjamini_hochberg(&raw) {
+                for ((mi, ci, _), p) in slots.iter().zip(adjusted) {
+                    metrics[*mi].comparisons[*ci].p_value_adjusted = Some(p);
+                }
+            }
+            seen.push(variant);
+        }
+    }
+    for m in metrics.iter_mut() {
+        let sign = if m.direction.inverse() { -1.0 } else { 1.0 };
+        // The decision metric is judged with Holm across arms only.
+        let primary = m.role == MetricRole::Primary;
+        for c in &mut m.comparisons {
+            let (significant, good) = match engine {
+                Engine::Bayesian => match c.chance_to_win {
+                    Some(ctw) => (ctw >= 1.0 - alpha || ctw <= alpha, ctw >= 1.0 - alpha),
+                    None => (false, false),
+                },
+                _ => {
+                    let p = if primary {
+                        c.p_value_holm
+                    } else {
+                        c.p_value_adjusted
+                    };
+                    let sig = p.is_some_and(|p| p < alpha);
+                    (sig, c.lift.is_some_and(|l| sign * l > 0.0))
+                }
+            };
+            c.significant = significant;
+            c.improved = significant && good;
+        }
+    }
+}
+
+fn guardrail_outcomes(
+    exp: &Experiment,
+    data: &BTreeMap<String, (Metric, Vec<ArmData>, MetricSpec)>,
+) -> Vec<GuardrailOutcome> {
+    let alpha = exp.definition.analysis.alpha;
+    let mut out = Vec::new();
+    for g in &exp.definition.guardrails {
+        let Some((metric, arms, spec)) = data.get(&g.metric) else {
+            out.push(GuardrailOutcome {
+                metric: g.metric.clone(),
+                variant: String::new(),
+                max_degradation: g.max_degradation,
+                margin_type: g.margin_type,
+                verdict: None,
+                estimate: None,
+                bound: None,
+                p_value: None,
+                error: Some(format!("metric `{}` is not in the catalogue", g.metric)),
+            });
+            continue;
+        };
+        let gspec = GuardrailSpec {
+            margin: g.max_degradation,
+            margin_type: match g.margin_type {
+                MarginType::Absolute => DifferenceType::Absolute,
+                MarginType::Relative => DifferenceType::Relative,
+            },
+            inverse: metric.direction.inverse(),
+            alpha,
+        };
+        let Some((control, treatments)) = arms.split_first() else {
+            continue;
+        };
+        for t in treatments {
+            let r = verdict_stats::guardrail(spec, control, t, &gspec);
+            out.push(GuardrailOutcome {
+                metric: g.metric.clone(),
+                variant: t.name.clone(),
+                max_degradation: g.max_degradation,
+                margin_type: g.margin_type,
+                verdict: r.as_ref().ok().map(|r| r.verdict),
+                estimate: r.as_ref().ok().map(|r| r.estimate),
+                bound: r.as_ref().ok().map(|r| r.bound),
+                p_value: r.as_ref().ok().map(|r| r.p_value),
+                error: r.err().map(|e| e.to_string()),
+            });
+        }
+    }
+    out
+}
+
+fn forecast(
+    exp: &Experiment,
+    phase: &Phase,
+    arms: &[ArmExposure],
+    data: &BTreeMap<String, (Metric, Vec<ArmData>, MetricSpec)>,
+    as_of: NaiveDateTime,
+) -> Option<SampleForecast> {
+    let mde = exp.definition.minimum_detectable_effect?;
+    let (_, arm_data, spec) = data.get(exp.definition.primary_metric.as_ref()?)?;
+    let control = arm_data.first()?;
+    let baseline = match spec.metric_type {
+        MetricType::Binomial => PowerBaseline::Rate(control.sum? / control.n),
+        MetricType::Mean => {
+            let n = control.n;
+            let mean = control.sum? / n;
+            let var = (control.sum_squares? - n * mean * mean) / (n - 1.0);
+            PowerBaseline::Mean {
+                mean,
+                sd: var.max(0.0).sqrt(),
+            }
+        }
+        MetricType::Ratio => return None,
+    };
+    let n_per_arm =
+        verdict_stats::n_per_arm(baseline, mde, exp.definition.analysis.alpha, PLANNED_POWER)
+            .ok()?;
+    let elapsed_days = (as_of - phase.started_at).num_seconds() as f64 / 86_400.0;
+    let total: f64 = arms.iter().map(|a| a.units as f64).sum();
+    let min_weight = arms.iter().map(|a| a.weight).fold(f64::INFINITY, f64::min);
+    if !(elapsed_days > 0.0 && min_weight > 0.0 && min_weight.is_finite()) {
+        return None;
+    }
+    let units_per_day = total / elapsed_days;
+    // The smallest arm gets min_weight % of the units: size the total for it.
+    let planned_total = n_per_arm as f64 * 100.0 / min_weight;
+    let days = verdict_stats::days_to_reach(planned_total, total, units_per_day).ok()?;
+    Some(SampleForecast {
+        minimum_detectable_effect: mde,
+        n_per_arm,
+        units_per_day,
+        days_to_reach: days,
+        predicted_date: as_of + TimeDelta::days(i64::try_from(days).ok()?),
+    })
+}
+
+fn signals(
+    exp: &Experiment,
+    exposed: &[ArmExposure],
+    srm: &SrmCheck,
+    metrics: &[MetricResult],
+    guardrails: &[GuardrailOutcome],
+    forecast: Option<&SampleForecast>,
+    as_of: NaiveDateTime,
+) -> Signals {
+    let primary_key = exp.definition.primary_metric.clone();
+    let primary = metrics.iter().find(|m| m.role == MetricRole::Primary);
+    let arms = exposed.iter().skip(1).map(|arm| {
+        let comparison =
+            primary.and_then(|m| m.comparisons.iter().find(|c| c.variant == arm.variant));
+        let sign = primary.map_or(1.0, |m| if m.direction.inverse() { -1.0 } else { 1.0 });
+        let outcome = match comparison {
+            None => PrimaryOutcome::Unavailable,
+            Some(c) if c.error.is_some() => PrimaryOutcome::Unavailable,
+            Some(c) if c.improved => PrimaryOutcome::Better,
+            Some(c) if c.significant => PrimaryOutcome::Worse,
+            Some(_) => PrimaryOutcome::Flat,
+        };
+        ArmSignal {
+            variant: arm.variant.clone(),
+            primary: outcome,
+            improvement: comparison.and_then(|c| c.lift).map(|l| sign * l),
+            guardrails: guardrails
+                .iter()
+                .filter(|g| g.variant == arm.variant || g.variant.is_empty())
+                .map(|g| (g.metric.clone(), g.verdict))
+                .collect(),
+        }
+    });
+    Signals {
+        srm_mismatch: srm.test.as_ref().filter(|t| t.mismatch).map(|t| t.p_value),
+        primary_metric: primary_key,
+        arms: arms.collect(),
+        days_left: forecast.map(|f| f.days_to_reach),
+        past_decision_date: exp.target_decision_at().is_some_and(|d| as_of > d),
+    }
+}

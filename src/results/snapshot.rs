@@ -1,0 +1,213 @@
+//! Stored results: scheduled (one per experiment, phase and slot, claimed by
+//! insert-if-absent so only one replica computes it) and manual recomputes.
+
+use chrono::{DateTime, NaiveDateTime, SubsecRound, TimeDelta, Utc};
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use serde::{Deserialize, Serialize};
+
+use super::analysis::{ExperimentResults, ResultsError, compute};
+use crate::db::schema::result_snapshots as rs;
+use crate::db::{Db, DbConnection, DbError};
+use crate::domain_error::DomainError;
+use crate::experiments::{self, ListFilter, Status};
+
+/// How a snapshot came to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SnapshotSource {
+    /// Computed by the background scheduler (data up to the slot start).
+    Scheduled,
+    /// Recomputed on request (data up to that moment).
+    Manual,
+}
+
+impl SnapshotSource {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Scheduled => "scheduled",
+            Self::Manual => "manual",
+        }
+    }
+}
+
+/// Stored results with their provenance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// How it was made.
+    pub source: SnapshotSource,
+    /// When it was computed.
+    pub computed_at: NaiveDateTime,
+    /// The results (their `as_of` is the data cut-off).
+    pub results: ExperimentResults,
+}
+
+fn phase_i32(phase: u32) -> i32 {
+    i32::try_from(phase).unwrap_or(i32::MAX)
+}
+
+fn corrupt(e: serde_json::Error) -> ResultsError {
+    ResultsError::Domain(DomainError::Db(DbError::Corrupt(format!(
+        "result snapshot: {e}"
+    ))))
+}
+
+/// The latest stored results of `key`'s `phase`, if any.
+pub fn latest(
+    conn: &mut DbConnection,
+    key: &str,
+    phase: u32,
+) -> Result<Option<Snapshot>, ResultsError> {
+    let row: Option<(String, NaiveDateTime, Option<String>)> = rs::table
+        .filter(rs::experiment_key.eq(key))
+        .filter(rs::phase.eq(phase_i32(phase)))
+        .filter(rs::body.is_not_null())
+        .order((rs::computed_at.desc(), rs::as_of.desc()))
+        .select((rs::source, rs::computed_at, rs::body))
+        .first(conn)
+        .optional()?;
+    let Some((source, computed_at, Some(body))) = row else {
+        return Ok(None);
+    };
+    let source = if source == SnapshotSource::Scheduled.as_str() {
+        SnapshotSource::Scheduled
+    } else {
+        SnapshotSource::Manual
+    };
+    Ok(Some(Snapshot {
+        source,
+        computed_at,
+        results: serde_json::from_str(&body).map_err(corrupt)?,
+    }))
+}
+
+/// Computes `key`'s results from data up to `now` (to the microsecond, as
+/// stored) and stores them as a manual snapshot.
+pub fn refresh(
+    conn: &mut DbConnection,
+    key: &str,
+    now: NaiveDateTime,
+) -> Result<Snapshot, ResultsError> {
+    let now = now.trunc_subsecs(6);
+    let results = compute(conn, key, now)?;
+    let body = serde_json::to_string(&results).map_err(corrupt)?;
+    diesel::insert_into(rs::table)
+        .values((
+            rs::experiment_key.eq(key),
+            rs::phase.eq(phase_i32(results.phase)),
+            rs::source.eq(SnapshotSource::Manual.as_str()),
+            rs::as_of.eq(now),
+            rs::computed_at.eq(now),
+            rs::body.eq(Some(body)),
+        ))
+        .execute(conn)?;
+    Ok(Snapshot {
+        source: SnapshotSource::Manual,
+        computed_at: now,
+        results,
+    })
+}
+
+/// The start of the scheduling slot containing `now`: slots of `interval`
+/// aligned on the Unix epoch (midnight UTC for a day).
+pub fn slot_start(now: NaiveDateTime, interval: std::time::Duration) -> NaiveDateTime {
+    let secs = i64::try_from(interval.as_secs()).unwrap_or(i64::MAX).max(1);
+    let t = now.and_utc().timestamp();
+    DateTime::<Utc>::from_timestamp(t - t.rem_euclid(secs), 0).map_or(now, |d| d.naive_utc())
+}
+
+/// Outcome of one scheduler pass.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PassReport {
+    /// Experiments whose snapshot this pass computed.
+    pub computed: Vec<String>,
+    /// Experiments skipped because this slot's snapshot exists or is claimed.
+    pub skipped: Vec<String>,
+    /// Experiments whose computation failed, with the error.
+    pub failed: Vec<(String, String)>,
+}
+
+/// One scheduler pass: for every running experiment without a snapshot for the
+/// slot containing `now`, claims the slot and stores results up to the slot start.
+pub fn scheduled_pass(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    interval: std::time::Duration,
+) -> Result<PassReport, ResultsError> {
+    let slot = slot_start(now, interval);
+    let running = experiments::list(
+        conn,
+        &ListFilter {
+            status: Some(Status::Running),
+            ..ListFilter::default()
+        },
+    )?;
+    let mut report = PassReport::default();
+    for exp in running {
+        let phase = phase_i32(exp.current_phase);
+        let claim = diesel::insert_into(rs::table)
+            .values((
+                rs::experiment_key.eq(&exp.key),
+                rs::phase.eq(phase),
+                rs::source.eq(SnapshotSource::Scheduled.as_str()),
+                rs::as_of.eq(slot),
+                rs::computed_at.eq(now),
+                rs::body.eq(None::<String>),
+            ))
+            .execute(conn);
+        match claim {
+            Ok(_) => {}
+            Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+                report.skipped.push(exp.key);
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let row = rs::table
+            .filter(rs::experiment_key.eq(&exp.key))
+            .filter(rs::phase.eq(phase))
+            .filter(rs::source.eq(SnapshotSource::Scheduled.as_str()))
+            .filter(rs::as_of.eq(slot));
+        let stored = compute(conn, &exp.key, slot).and_then(|r| {
+            let body = serde_json::to_string(&r).map_err(corrupt)?;
+            let done = Utc::now().naive_utc();
+            diesel::update(row)
+                .set((rs::body.eq(Some(body)), rs::computed_at.eq(done)))
+                .execute(conn)?;
+            Ok(())
+        });
+        match stored {
+            Ok(()) => report.computed.push(exp.key),
+            Err(e) => {
+                // Release the claim so a later pass retries.
+                diesel::delete(row).execute(conn)?;
+                report.failed.push((exp.key, e.to_string()));
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Runs [`scheduled_pass`] now and then at every slot boundary of `interval`,
+/// forever (abort the task to stop).
+pub async fn run_scheduler(db: Db, interval: std::time::Duration) {
+    loop {
+        let now = Utc::now().naive_utc();
+        let pass = db
+            .run(move |conn| scheduled_pass(conn, now, interval))
+            .await;
+        match pass {
+            Ok(r) if !r.computed.is_empty() || !r.failed.is_empty() => {
+                tracing::info!(computed = ?r.computed, failed = ?r.failed, "result snapshots");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "result snapshot pass failed"),
+        }
+        let next =
+            slot_start(now, interval) + TimeDelta::from_std(interval).unwrap_or(TimeDelta::days(1));
+        let wait = (next - Utc::now().naive_utc())
+            .to_std()
+            .unwrap_or(std::time::Duration::from_secs(1));
+        tokio::time::sleep(wait.max(std::time::Duration::from_secs(1))).await;
+    }
+}

@@ -1,0 +1,770 @@
+//! Experiment results: SQL aggregation against hand-computed fixtures, the
+//! results endpoint (SRM, guardrails, recommendation), snapshots and the
+//! scheduler, on both backends.
+
+mod common;
+
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::test::{self, TestRequest};
+use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
+use common::{Backend, TestApp};
+use diesel::{Connection, ExpressionMethods, QueryDsl, RunQueryDsl};
+use serde_json::{Value, json};
+use verdict::auth::Role;
+use verdict::db::{DbConnection, schema};
+use verdict::exposures::{ExposureRecord, insert_batch};
+use verdict::metrics_catalog::MetricDefinition;
+use verdict::results::sql::MetricQuery;
+use verdict::results::{ArmSums, arm_sums, scheduled_pass};
+
+macro_rules! call {
+    ($app:expr, $ctx:expr, $role:expr, $method:ident, $uri:expr) => {
+        call!($app, $ctx, $role, $method, $uri, Value::Null)
+    };
+    ($app:expr, $ctx:expr, $role:expr, $method:ident, $uri:expr, $body:expr) => {{
+        let mut req = TestRequest::$method()
+            .uri(&$uri)
+            .insert_header($ctx.bearer($role));
+        let body: Value = $body;
+        if !body.is_null() {
+            req = req.set_json(body);
+        }
+        let res = test::call_service(&$app, req.to_request()).await;
+        let status = res.status();
+        let body: Value =
+            serde_json::from_slice(&test::read_body(res).await).unwrap_or(Value::Null);
+        (status, body)
+    }};
+}
+
+fn t0() -> NaiveDateTime {
+    NaiveDate::from_ymd_opt(2026, 11, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .expect("date")
+}
+
+fn at(hours: f64) -> NaiveDateTime {
+    t0() + TimeDelta::milliseconds((hours * 3_600_000.0) as i64)
+}
+
+fn expose(conn: &mut DbConnection, key: &str, units: &[(&str, &str, f64)]) {
+    let records: Vec<ExposureRecord> = units
+        .iter()
+        .map(|(unit, variant, h)| ExposureRecord {
+            experiment_key: key.into(),
+            phase: 1,
+            unit_id: (*unit).into(),
+            variant: (*variant).into(),
+            first_seen: at(*h),
+        })
+        .collect();
+    insert_batch(conn, &records).expect("exposures");
+}
+
+struct Ev<'a>(&'a str, &'a str, f64, Option<f64>, Value);
+
+fn ingest(conn: &mut DbConnection, events: &[Ev<'_>]) {
+    conn.transaction(|conn| {
+        for (i, Ev(unit, name, h, value, props)) in events.iter().enumerate() {
+            let id = format!("{unit}-{name}-{i}-{}", uuid::Uuid::new_v4());
+            diesel::insert_into(schema::events::table)
+                .values((
+                    schema::events::event_id.eq(id),
+                    schema::events::unit_id.eq(*unit),
+                    schema::events::name.eq(*name),
+                    schema::events::ts.eq(at(*h)),
+                    schema::events::value.eq(*value),
+                    schema::events::properties.eq((!props.is_null()).then(|| props.to_string())),
+                    schema::events::received_at.eq(at(*h)),
+                ))
+                .execute(conn)?;
+        }
+        Ok::<_, diesel::result::Error>(())
+    })
+    .expect("events");
+}
+
+/// Six units (c1..c3 control, t1..t3 treatment) and their events; see the
+/// per-metric expectations below for the hand computation.
+fn fixture(conn: &mut DbConnection) {
+    expose(
+        conn,
+        "fx",
+        &[
+            ("c1", "control", 1.0),
+            ("c2", "control", 2.0),
+            ("c3", "control", 3.0),
+            ("t1", "treatment", 1.0),
+            ("t2", "treatment", 2.0),
+            ("t3", "treatment", 3.0),
+        ],
+    );
+    let yes = json!({"auto_topup": true});
+    let no = json!({"auto_topup": false});
+    ingest(
+        conn,
+        &[
+            // purchases (value = Stars)
+            Ev("c1", "purchase", 2.0, Some(10.0), yes.clone()),
+            Ev("c2", "purchase", 1.0, Some(5.0), yes.clone()), // before exposure: pre-period
+            Ev("c2", "purchase", 30.0, Some(7.0), yes.clone()), // after the 24 h window
+            Ev("c3", "purchase", 4.0, Some(3.0), no),
+            Ev("c3", "purchase", 480.0, Some(100.0), yes.clone()), // after the cut-off
+            Ev("t1", "purchase", 5.0, Some(20.0), yes.clone()),
+            Ev(
+                "t2",
+                "purchase",
+                3.0,
+                Some(4.0),
+                json!({"auto_topup": "true"}),
+            ), // string: no match
+            Ev("t2", "purchase", 4.0, Some(6.0), json!({"auto_topup": 1})), // number: no match
+            Ev("t3", "purchase", 4.0, Some(30.0), yes.clone()),
+            Ev("x9", "purchase", 4.0, Some(999.0), yes), // never exposed
+            // sessions (no value: each counts 1 in a ratio denominator)
+            Ev("c1", "session", 2.0, None, Value::Null),
+            Ev("c1", "session", 26.0, None, Value::Null), // day 1
+            Ev("c2", "session", 3.0, None, Value::Null),
+            Ev("t1", "session", 30.0, None, Value::Null), // day 1
+            Ev("t2", "session", 3.0, None, Value::Null),
+            Ev("t2", "session", 50.0, None, Value::Null), // exactly 48 h: day 2, excluded
+            Ev("t3", "session", 4.0, None, Value::Null),
+            Ev("t3", "session", 5.0, None, Value::Null),
+            Ev("t3", "session", 27.0, None, Value::Null), // exactly 24 h: day 1
+            // NPS answers (value = 0–10 score)
+            Ev("c1", "nps_survey", 2.0, Some(3.0), Value::Null),
+            Ev("c1", "nps_survey", 5.0, Some(9.0), Value::Null), // latest: promoter
+            Ev("c2", "nps_survey", 4.0, Some(8.0), Value::Null), // passive
+            Ev("t1", "nps_survey", 4.0, Some(10.0), Value::Null), // promoter
+            Ev("t2", "nps_survey", 4.0, Some(2.0), Value::Null), // detractor
+            Ev("t3", "nps_survey", 1.0, Some(10.0), Value::Null), // before exposure
+        ],
+    );
+}
+
+fn metric(def: Value) -> MetricDefinition {
+    serde_json::from_value(def).expect("metric definition")
+}
+
+fn sums(
+    conn: &mut DbConnection,
+    def: &MetricDefinition,
+    as_of: NaiveDateTime,
+    pre: Option<f64>,
+) -> Vec<ArmSums> {
+    arm_sums(
+        conn,
+        &MetricQuery {
+            experiment: "fx",
+            phase: 1,
+            metric: def,
+            as_of,
+            pre_period_secs: pre,
+        },
+    )
+    .expect("aggregation")
+}
+
+/// `(variant, n, Σx, Σx²)` per arm.
+fn basic(rows: &[ArmSums]) -> Vec<(String, i64, f64, f64)> {
+    rows.iter()
+        .map(|r| {
+            (
+                r.variant.clone(),
+                r.n,
+                r.s_x.unwrap_or(f64::NAN),
+                r.s_xx.unwrap_or(f64::NAN),
+            )
+        })
+        .collect()
+}
+
+fn row(v: &str, n: i64, s: f64, ss: f64) -> (String, i64, f64, f64) {
+    (v.to_owned(), n, s, ss)
+}
+
+async fn aggregation_matches_hand_computed_fixtures(backend: Backend) {
+    let ctx = TestApp::new(backend);
+    let mut conn = ctx.pool().conn().expect("conn");
+    let conn: &mut DbConnection = &mut conn;
+    fixture(conn);
+    let as_of = at(240.0);
+
+    // Conversion with a typed boolean filter and a 24 h window: c1 | t1, t3.
+    let conversion = metric(json!({"type": "conversion", "event": "purchase",
+        "filters": [{"property": "auto_topup", "op": "eq", "value": true}], "window_hours": 24}));
+    assert_eq!(
+        basic(&sums(conn, &conversion, as_of, None)),
+        [row("control", 3, 1.0, 1.0), row("treatment", 3, 2.0, 2.0)]
+    );
+    // Without the window c2's purchase at 30 h counts too.
+    let unwindowed = metric(json!({"type": "conversion", "event": "purchase",
+        "filters": [{"property": "auto_topup", "op": "eq", "value": true}]}));
+    assert_eq!(
+        basic(&sums(conn, &unwindowed, as_of, None)),
+        [row("control", 3, 2.0, 2.0), row("treatment", 3, 2.0, 2.0)]
+    );
+    // `neq`/`in`/numeric comparisons: t2's string "true" is not `true`.
+    let neq = metric(json!({"type": "count", "event": "purchase",
+        "filters": [{"property": "auto_topup", "op": "neq", "value": true}]}));
+    assert_eq!(
+        basic(&sums(conn, &neq, as_of, None)),
+        [row("control", 3, 1.0, 1.0), row("treatment", 3, 2.0, 4.0)]
+    );
+    let within = metric(json!({"type": "count", "event": "purchase",
+        "filters": [{"property": "auto_topup", "op": "in", "value": ["true", 1]}]}));
+    assert_eq!(
+        basic(&sums(conn, &within, as_of, None)),
+        [row("control", 3, 0.0, 0.0), row("treatment", 3, 2.0, 4.0)]
+    );
+    let numeric = metric(json!({"type": "count", "event": "purchase",
+        "filters": [{"property": "auto_topup", "op": "gte", "value": 1}]}));
+    assert_eq!(
+        basic(&sums(conn, &numeric, as_of, None)),
+        [row("control", 3, 0.0, 0.0), row("treatment", 3, 1.0, 1.0)]
+    );
+
+    // Count: c 1,1,1 | t 1,2,1.
+    let count = metric(json!({"type": "count", "event": "purchase"}));
+    assert_eq!(
+        basic(&sums(conn, &count, as_of, None)),
+        [row("control", 3, 3.0, 3.0), row("treatment", 3, 4.0, 6.0)]
+    );
+
+    // Sum: c 10,7,3 | t 20,10,30 (c2's pre-period 5 and c3's late 100 excluded).
+    let revenue = metric(json!({"type": "sum", "event": "purchase"}));
+    assert_eq!(
+        basic(&sums(conn, &revenue, as_of, None)),
+        [
+            row("control", 3, 20.0, 158.0),
+            row("treatment", 3, 60.0, 1400.0)
+        ]
+    );
+    // CUPED: pre-period values c 0,5,0 | t 0,0,0 (t3's NPS is another event).
+    let with_pre = sums(conn, &revenue, as_of, Some(14.0 * 86_400.0));
+    assert_eq!(
+        with_pre
+            .iter()
+            .map(|r| (r.s_p, r.s_pp, r.s_xp))
+            .collect::<Vec<_>>(),
+        [
+            (Some(5.0), Some(25.0), Some(35.0)),
+            (Some(0.0), Some(0.0), Some(0.0))
+        ]
+    );
+    // A one-hour pre-period misses c2's purchase 1 h before its exposure? No:
+    // it is exactly 1 h before, inside [−1 h, 0).
+    let short_pre = sums(conn, &revenue, as_of, Some(3_600.0));
+    assert_eq!(short_pre[0].s_p, Some(5.0));
+    let shorter_pre = sums(conn, &revenue, as_of, Some(1_800.0));
+    assert_eq!(shorter_pre[0].s_p, Some(0.0));
+
+    // Winsorized at the 50th percentile of all units' values (3,7,10,10,20,30 → 10).
+    let capped = metric(json!({"type": "sum", "event": "purchase", "winsorize_percentile": 50}));
+    assert_eq!(
+        basic(&sums(conn, &capped, as_of, None)),
+        [
+            row("control", 3, 20.0, 158.0),
+            row("treatment", 3, 30.0, 300.0)
+        ]
+    );
+
+    // Mean per unit: c 10,7,3 | t 20,5,30.
+    let mean = metric(json!({"type": "mean", "event": "purchase"}));
+    assert_eq!(
+        basic(&sums(conn, &mean, as_of, None)),
+        [
+            row("control", 3, 20.0, 158.0),
+            row("treatment", 3, 55.0, 1325.0)
+        ]
+    );
+
+    // Ratio Stars per session: m c 10,7,3 / d 2,1,0 | m t 20,10,30 / d 1,2,3.
+    let ratio = metric(json!({"type": "ratio", "numerator": {"event": "purchase"},
+        "denominator": {"event": "session"}}));
+    let r = sums(conn, &ratio, as_of, None);
+    let ratio_sums: Vec<_> = r
+        .iter()
+        .map(|r| (r.n, r.s_x, r.s_xx, r.s_d, r.s_dd, r.s_xd))
+        .collect();
+    assert_eq!(
+        ratio_sums,
+        [
+            (3, Some(20.0), Some(158.0), Some(3.0), Some(5.0), Some(27.0)),
+            (
+                3,
+                Some(60.0),
+                Some(1400.0),
+                Some(6.0),
+                Some(14.0),
+                Some(130.0)
+            ),
+        ]
+    );
+
+    // Retention day 1 (24 h ≤ t − exposure < 48 h): c1 | t1, t3.
+    let retention = metric(json!({"type": "retention", "events": ["session"],
+        "from_day": 1, "to_day": 2}));
+    assert_eq!(
+        basic(&sums(conn, &retention, as_of, None)),
+        [row("control", 3, 1.0, 1.0), row("treatment", 3, 2.0, 2.0)]
+    );
+    // At 49.5 h only units exposed by 1.5 h have a finished window: c1, t1.
+    assert_eq!(
+        basic(&sums(conn, &retention, at(49.5), None)),
+        [row("control", 1, 1.0, 1.0), row("treatment", 1, 1.0, 1.0)]
+    );
+
+    // NPS from each respondent's latest post-exposure answer: c +100, 0 | t +100, −100.
+    let nps = metric(json!({"type": "nps", "event": "nps_survey"}));
+    assert_eq!(
+        basic(&sums(conn, &nps, as_of, None)),
+        [
+            row("control", 2, 100.0, 10_000.0),
+            row("treatment", 2, 0.0, 20_000.0)
+        ]
+    );
+
+    // Exposures after the cut-off do not count.
+    assert_eq!(
+        basic(&sums(conn, &count, at(2.5), None)),
+        [row("control", 2, 1.0, 1.0), row("treatment", 2, 0.0, 0.0)]
+    );
+}
+
+/// The SQL aggregation agrees with the in-memory reference
+/// (`metrics_catalog::unit_values` + `arm_data`) on every fixture metric.
+async fn aggregation_agrees_with_in_memory_reference(backend: Backend) {
+    use verdict::metrics_catalog::{Direction, Metric, arm_data, unit_values};
+    let ctx = TestApp::new(backend);
+    let mut conn = ctx.pool().conn().expect("conn");
+    let conn: &mut DbConnection = &mut conn;
+    fixture(conn);
+    let as_of = at(240.0);
+    let defs = [
+        (
+            json!({"type": "conversion", "event": "purchase", "window_hours": 24,
+            "filters": [{"property": "auto_topup", "op": "eq", "value": true}]}),
+            false,
+        ),
+        (json!({"type": "count", "event": "purchase"}), true),
+        (
+            json!({"type": "count", "event": "purchase",
+            "filters": [{"property": "auto_topup", "op": "in", "value": ["true", 1]}]}),
+            false,
+        ),
+        (json!({"type": "sum", "event": "purchase"}), true),
+        (json!({"type": "mean", "event": "purchase"}), false),
+        (
+            json!({"type": "ratio", "numerator": {"event": "purchase"},
+            "denominator": {"event": "session"}}),
+            true,
+        ),
+        (
+            json!({"type": "retention", "events": ["session"], "from_day": 1, "to_day": 2}),
+            false,
+        ),
+        (json!({"type": "nps", "event": "nps_survey"}), false),
+    ];
+    let arms = ["control".to_owned(), "treatment".to_owned()];
+    for (def, cuped) in defs {
+        for pre_days in [None, Some(14u32)]
+            .into_iter()
+            .filter(|p| cuped || p.is_none())
+        {
+            let m = Metric {
+                key: "m".into(),
+                name: "m".into(),
+                description: String::new(),
+                direction: Direction::HigherIsBetter,
+                definition: metric(def.clone()),
+                created_at: t0(),
+                updated_at: t0(),
+            };
+            let reference = arm_data(
+                &unit_values(conn, "fx", 1, &m, as_of, pre_days).expect("reference"),
+                &arms,
+            );
+            let rows = sums(
+                conn,
+                &m.definition,
+                as_of,
+                pre_days.map(|d| f64::from(d) * 86_400.0),
+            );
+            for (r, s) in reference.iter().zip(&rows) {
+                let ctx = format!("{def} pre={pre_days:?}: {r:?} vs {s:?}");
+                assert_eq!(r.n, s.n as f64, "{ctx}");
+                let close = |a: Option<f64>, b: Option<f64>| {
+                    (a.unwrap_or(0.0) - b.unwrap_or(0.0)).abs() < 1e-9
+                };
+                if r.numerator_sum.is_some() {
+                    assert!(close(r.numerator_sum, s.s_x), "{ctx}");
+                    assert!(close(r.numerator_sum_squares, s.s_xx), "{ctx}");
+                    assert!(close(r.denominator_sum, s.s_d), "{ctx}");
+                    assert!(close(r.denominator_sum_squares, s.s_dd), "{ctx}");
+                    assert!(close(r.numerator_denominator_sum_product, s.s_xd), "{ctx}");
+                    assert!(close(r.pre_numerator_sum, s.s_p), "{ctx}");
+                    assert!(close(r.pre_denominator_sum, s.s_q), "{ctx}");
+                    assert!(
+                        close(r.numerator_pre_denominator_sum_product, s.s_xq),
+                        "{ctx}"
+                    );
+                    assert!(
+                        close(r.denominator_pre_numerator_sum_product, s.s_dp),
+                        "{ctx}"
+                    );
+                } else {
+                    assert!(close(r.sum, s.s_x), "{ctx}");
+                    assert!(close(r.sum_squares, s.s_xx), "{ctx}");
+                    assert!(close(r.pre_sum, s.s_p), "{ctx}");
+                    assert!(close(r.post_pre_sum_product, s.s_xp), "{ctx}");
+                }
+            }
+        }
+    }
+}
+
+// ---- the endpoint ----------------------------------------------------------
+
+macro_rules! create_metric {
+    ($app:expr, $ctx:expr, $body:expr) => {{
+        let (status, created) = call!($app, $ctx, Role::Pm, post, "/api/v1/metrics", $body);
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+    }};
+}
+
+/// Marks draft `key` running in phase 1 since `started` with 50/50 arms.
+fn start(conn: &mut DbConnection, key: &str, started: NaiveDateTime) {
+    diesel::update(schema::experiments::table.find(key))
+        .set((
+            schema::experiments::status.eq("running"),
+            schema::experiments::current_phase.eq(1),
+            schema::experiments::started_at.eq(Some(started)),
+        ))
+        .execute(conn)
+        .expect("start");
+    diesel::insert_into(schema::experiment_phases::table)
+        .values((
+            schema::experiment_phases::experiment_key.eq(key),
+            schema::experiment_phases::phase.eq(1),
+            schema::experiment_phases::salt.eq(format!("{key}:1")),
+            schema::experiment_phases::allocation.eq(100.0),
+            schema::experiment_phases::arms.eq(
+                json!([{"variant": "control", "weight": 50.0}, {"variant": "treatment", "weight": 50.0}])
+                    .to_string(),
+            ),
+            schema::experiment_phases::audience.eq(json!({"conditions": [], "segments": []}).to_string()),
+            schema::experiment_phases::reason.eq("launch"),
+            schema::experiment_phases::started_by.eq("test"),
+            schema::experiment_phases::started_at.eq(started),
+        ))
+        .execute(conn)
+        .expect("phase");
+}
+
+/// `n_control`/`n_treatment` units exposed over the first day; a share of each
+/// arm converts (one `purchase` worth 10) and a share has a `refund`.
+fn population(conn: &mut DbConnection, key: &str, arms: [(&str, usize, f64, f64); 2]) {
+    let mut units = Vec::new();
+    let mut events = Vec::new();
+    for (variant, n, conversion, refunds) in arms {
+        for i in 0..n {
+            let unit = format!("{key}-{variant}-{i}");
+            let h = (i % 24) as f64;
+            units.push((unit.clone(), variant, h));
+            if (i as f64) < conversion * n as f64 {
+                events.push((
+                    unit.clone(),
+                    "purchase",
+                    h + 1.0,
+                    Some(10.0 + (i % 7) as f64),
+                ));
+            }
+            if (i as f64) < refunds * n as f64 {
+                events.push((unit.clone(), "refund", h + 2.0, None));
+            }
+        }
+    }
+    let records: Vec<ExposureRecord> = units
+        .iter()
+        .map(|(unit, variant, h)| ExposureRecord {
+            experiment_key: key.into(),
+            phase: 1,
+            unit_id: unit.clone(),
+            variant: (*variant).into(),
+            first_seen: at(*h),
+        })
+        .collect();
+    insert_batch(conn, &records).expect("exposures");
+    let evs: Vec<Ev<'_>> = events
+        .iter()
+        .map(|(u, name, h, v)| Ev(u, name, *h, *v, Value::Null))
+        .collect();
+    ingest(conn, &evs);
+}
+
+fn experiment(key: &str, guardrail: &str, margin: f64) -> Value {
+    json!({
+        "key": key,
+        "name": key,
+        "hypothesis": "the treatment converts better",
+        "flag": "checkout",
+        "arms": [{"variant": "control", "weight": 50}, {"variant": "treatment", "weight": 50}],
+        "primary_metric": "converted",
+        "secondary_metrics": ["stars"],
+        "guardrails": [{"metric": guardrail, "max_degradation": margin, "margin_type": "absolute"}],
+        "minimum_detectable_effect": 0.5,
+        "target_decision_date": "2027-01-01T00:00:00Z"
+    })
+}
+
+async fn results_endpoint_recommends(backend: Backend) {
+    let ctx = TestApp::new(backend);
+    let app = test::init_service(verdict::app::build(ctx.state.clone())).await;
+    for m in [
+        json!({"key": "converted", "name": "Converted", "direction": "higher_is_better",
+            "definition": {"type": "conversion", "event": "purchase"}}),
+        json!({"key": "stars", "name": "Stars", "direction": "higher_is_better",
+            "definition": {"type": "sum", "event": "purchase"}}),
+        json!({"key": "refunds", "name": "Refunds", "direction": "lower_is_better",
+            "definition": {"type": "conversion", "event": "refund"}}),
+    ] {
+        create_metric!(app, ctx, m);
+    }
+    for (key, guardrail, margin) in [
+        ("ship", "stars", 5.0),
+        ("srm", "stars", 5.0),
+        ("rollback", "refunds", 0.01),
+    ] {
+        let (status, body) = call!(
+            app,
+            ctx,
+            Role::Pm,
+            post,
+            "/api/v1/experiments",
+            experiment(key, guardrail, margin)
+        );
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    // Draft: no results yet.
+    let (status, body) = call!(
+        app,
+        ctx,
+        Role::Analyst,
+        get,
+        "/api/v1/experiments/ship/results"
+    );
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    {
+        let mut conn = ctx.pool().conn().expect("conn");
+        let conn: &mut DbConnection = &mut conn;
+        for key in ["ship", "srm", "rollback"] {
+            start(conn, key, t0());
+        }
+        population(
+            conn,
+            "ship",
+            [("control", 600, 0.10, 0.05), ("treatment", 600, 0.30, 0.05)],
+        );
+        population(
+            conn,
+            "srm",
+            [("control", 600, 0.10, 0.05), ("treatment", 480, 0.30, 0.05)],
+        );
+        population(
+            conn,
+            "rollback",
+            [("control", 600, 0.10, 0.02), ("treatment", 600, 0.30, 0.40)],
+        );
+    }
+
+    let (status, body) = call!(app, ctx, Role::Sdk, get, "/api/v1/experiments/ship/results");
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = call!(
+        app,
+        ctx,
+        Role::Analyst,
+        get,
+        "/api/v1/experiments/nope/results"
+    );
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, body) = call!(
+        app,
+        ctx,
+        Role::Analyst,
+        get,
+        "/api/v1/experiments/ship/results?metric_correction=bonferroni"
+    );
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+
+    let (status, ship) = call!(
+        app,
+        ctx,
+        Role::Analyst,
+        get,
+        "/api/v1/experiments/ship/results"
+    );
+    assert_eq!(status, StatusCode::OK, "{ship}");
+    assert_eq!(ship["source"], "manual");
+    assert_eq!(ship["srm"]["trustworthy"], true, "{ship}");
+    assert_eq!(ship["arms"][0]["units"], 600);
+    assert_eq!(ship["arms"][1]["units"], 600);
+    let primary = &ship["metrics"][0];
+    assert_eq!(primary["metric"], "converted");
+    assert_eq!(primary["role"], "primary");
+    assert_eq!(primary["arms"][0]["mean"], 0.1);
+    assert_eq!(primary["arms"][1]["mean"], 0.3);
+    let c = &primary["comparisons"][0];
+    assert!(
+        (c["lift"].as_f64().expect("lift") - 2.0).abs() < 1e-9,
+        "{c}"
+    );
+    assert!(c["p_value"].as_f64().expect("p") < 1e-4, "{c}");
+    assert!(c["p_value_adjusted"].as_f64() >= c["p_value"].as_f64());
+    assert_eq!(c["improved"], true);
+    assert_eq!(ship["metrics"][1]["metric"], "stars");
+    assert_eq!(ship["metrics"].as_array().map(Vec::len), Some(2));
+    assert_eq!(ship["guardrails"][0]["metric"], "stars");
+    assert_eq!(ship["guardrails"][0]["verdict"], "pass", "{ship}");
+    assert_eq!(ship["recommendation"]["action"], "ship", "{ship}");
+    assert_eq!(ship["recommendation"]["variant"], "treatment");
+    let forecast = &ship["forecast"];
+    assert!(forecast["n_per_arm"].as_u64().expect("n") > 0, "{forecast}");
+    assert!(forecast["predicted_date"].is_string());
+
+    let (_, srm) = call!(
+        app,
+        ctx,
+        Role::Analyst,
+        get,
+        "/api/v1/experiments/srm/results"
+    );
+    assert_eq!(srm["srm"]["mismatch"], true, "{srm}");
+    assert_eq!(srm["srm"]["trustworthy"], false);
+    assert_eq!(srm["recommendation"]["action"], "inconclusive");
+    assert!(
+        srm["recommendation"]["reasons"][0]
+            .as_str()
+            .expect("reason")
+            .contains("sample ratio mismatch")
+    );
+
+    let (_, rollback) = call!(
+        app,
+        ctx,
+        Role::Analyst,
+        get,
+        "/api/v1/experiments/rollback/results"
+    );
+    assert_eq!(rollback["guardrails"][0]["verdict"], "fail", "{rollback}");
+    assert_eq!(rollback["metrics"][2]["metric"], "refunds");
+    assert_eq!(rollback["metrics"][2]["role"], "guardrail");
+    assert_eq!(rollback["recommendation"]["action"], "roll_back");
+    assert_eq!(rollback["recommendation"]["variant"], "treatment");
+
+    // Snapshots: served until refreshed; a refresh sees new data.
+    let (_, again) = call!(
+        app,
+        ctx,
+        Role::Analyst,
+        get,
+        "/api/v1/experiments/ship/results"
+    );
+    assert_eq!(again["computed_at"], ship["computed_at"]);
+    {
+        let mut conn = ctx.pool().conn().expect("conn");
+        let conn: &mut DbConnection = &mut conn;
+        expose(conn, "ship", &[("late", "control", 30.0)]);
+    }
+    let (_, stale) = call!(
+        app,
+        ctx,
+        Role::Analyst,
+        get,
+        "/api/v1/experiments/ship/results"
+    );
+    assert_eq!(stale["arms"][0]["units"], 600);
+    let (_, fresh) = call!(
+        app,
+        ctx,
+        Role::Analyst,
+        get,
+        "/api/v1/experiments/ship/results?refresh=true&metric_correction=none"
+    );
+    assert_eq!(fresh["arms"][0]["units"], 601);
+    assert_eq!(fresh["metric_correction"], "none");
+    let c = &fresh["metrics"][1]["comparisons"][0];
+    assert_eq!(c["p_value_adjusted"], c["p_value_holm"]);
+}
+
+async fn scheduler_snapshots_once_per_slot(backend: Backend) {
+    let ctx = TestApp::new(backend);
+    let app = test::init_service(verdict::app::build(ctx.state.clone())).await;
+    create_metric!(
+        app,
+        ctx,
+        json!({"key": "converted", "name": "Converted", "direction": "higher_is_better",
+            "definition": {"type": "conversion", "event": "purchase"}})
+    );
+    create_metric!(
+        app,
+        ctx,
+        json!({"key": "stars", "name": "Stars", "direction": "higher_is_better",
+            "definition": {"type": "sum", "event": "purchase"}})
+    );
+    let (status, body) = call!(
+        app,
+        ctx,
+        Role::Pm,
+        post,
+        "/api/v1/experiments",
+        experiment("daily", "stars", 5.0)
+    );
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let now = at(50.0);
+    let day = Duration::from_secs(86_400);
+    {
+        let mut conn = ctx.pool().conn().expect("conn");
+        let conn: &mut DbConnection = &mut conn;
+        start(conn, "daily", t0());
+        population(
+            conn,
+            "daily",
+            [("control", 100, 0.1, 0.0), ("treatment", 100, 0.2, 0.0)],
+        );
+        // Two replicas' passes for the same slot: only the first computes.
+        let first = scheduled_pass(conn, now, day).expect("pass");
+        assert_eq!(first.computed, ["daily"]);
+        let second = scheduled_pass(conn, now + TimeDelta::hours(3), day).expect("pass");
+        assert_eq!(second.skipped, ["daily"]);
+        let next_day = scheduled_pass(conn, now + TimeDelta::days(1), day).expect("pass");
+        assert_eq!(next_day.computed, ["daily"]);
+        let stored: i64 = schema::result_snapshots::table
+            .filter(schema::result_snapshots::experiment_key.eq("daily"))
+            .count()
+            .get_result(conn)
+            .expect("count");
+        assert_eq!(stored, 2);
+    }
+    // The endpoint serves the latest scheduled snapshot: data up to midnight (T+1).
+    let (status, body) = call!(
+        app,
+        ctx,
+        Role::Analyst,
+        get,
+        "/api/v1/experiments/daily/results"
+    );
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["source"], "scheduled");
+    assert_eq!(body["as_of"], "2026-11-04T00:00:00Z");
+    assert_eq!(body["arms"][0]["units"], 100);
+}
+
+backend_tests!(
+    aggregation_matches_hand_computed_fixtures,
+    aggregation_agrees_with_in_memory_reference,
+    results_endpoint_recommends,
+    scheduler_snapshots_once_per_slot,
+);
