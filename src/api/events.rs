@@ -73,8 +73,9 @@ pub struct IngestResult {
     pub rejected: Vec<RejectedEvent>,
 }
 
-/// Reads one element of the batch into a [`RawEvent`], naming the offending field.
-fn read_event(value: &Value) -> Result<RawEvent, (String, String)> {
+/// Reads one element of the batch into a [`RawEvent`] (moving, not copying, its
+/// strings), naming the offending field.
+fn read_event(value: Value) -> Result<RawEvent, (String, String)> {
     let event: EventIn = serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let message = e.inner().to_string();
@@ -131,15 +132,16 @@ pub async fn ingest(
     let now = Utc::now();
     let mut valid: Vec<NewEvent> = Vec::with_capacity(raw.len());
     let mut rejected = Vec::new();
-    for (index, value) in raw.iter().enumerate() {
+    for (index, value) in raw.into_iter().enumerate() {
+        let event_id = value
+            .get("event_id")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         match read_event(value).and_then(|event| event.validate(now, &limits)) {
             Ok(event) => valid.push(event),
             Err((field, message)) => rejected.push(RejectedEvent {
                 index,
-                event_id: value
-                    .get("event_id")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
+                event_id,
                 field,
                 message,
             }),

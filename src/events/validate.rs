@@ -171,8 +171,15 @@ impl RawEvent {
 /// how many were dropped.
 pub fn dedupe(events: &mut Vec<NewEvent>) -> usize {
     let before = events.len();
-    let mut seen = HashSet::with_capacity(before);
-    events.retain(|e| seen.insert(e.event_id.clone()));
+    let keep: Vec<bool> = {
+        let mut seen = HashSet::with_capacity(before);
+        events
+            .iter()
+            .map(|e| seen.insert(e.event_id.as_str()))
+            .collect()
+    };
+    let mut flags = keep.into_iter();
+    events.retain(|_| flags.next().unwrap_or(true));
     before - events.len()
 }
 
