@@ -783,6 +783,28 @@ async fn scheduler_snapshots_once_per_slot(backend: Backend) {
     assert_eq!(body["source"], "scheduled");
     assert_eq!(body["as_of"], "2026-11-04T00:00:00Z");
     assert_eq!(body["arms"][0]["units"], 100);
+    // Past the target decision date (2027-01-01 in the fixture), each pass also reminds.
+    let mut conn = ctx.pool().conn().expect("conn");
+    let conn: &mut DbConnection = &mut conn;
+    let deadline_events = |conn: &mut DbConnection| -> Vec<String> {
+        schema::webhook_deliveries::table
+            .filter(schema::webhook_deliveries::event.eq("decision.deadline_reached"))
+            .select(schema::webhook_deliveries::payload)
+            .load(conn)
+            .expect("outbox")
+    };
+    let target = NaiveDate::from_ymd_opt(2027, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .expect("date");
+    scheduled_pass(conn, target - TimeDelta::hours(1), day).expect("pass");
+    assert!(deadline_events(conn).is_empty(), "not yet due");
+    scheduled_pass(conn, target + TimeDelta::hours(25), day).expect("pass");
+    let due = deadline_events(conn);
+    assert_eq!(due.len(), 2, "one reminder per overdue experiment");
+    assert!(
+        due.iter().all(|p| p.contains("\"days_overdue\":1.0")),
+        "{due:?}"
+    );
 }
 
 /// The demo data (`verdict seed --demo --simulate-users`) shows results with

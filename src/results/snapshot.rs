@@ -188,7 +188,8 @@ pub fn scheduled_pass(
                 diesel::update(row)
                     .set((rs::body.eq(Some(body)), rs::computed_at.eq(done)))
                     .execute(conn)?;
-                notify(conn, &r)
+                notify(conn, &r)?;
+                notify_deadline(conn, &exp, slot)
             })
         });
         match stored {
@@ -205,6 +206,28 @@ pub fn scheduled_pass(
 
 /// Queues the `srm.detected` and `guardrail.failed` notifications a scheduled
 /// snapshot calls for (once per snapshot).
+/// Once per slot while a running experiment is past its target decision date,
+/// queues `decision.deadline_reached` (a daily reminder with a daily interval).
+fn notify_deadline(
+    conn: &mut DbConnection,
+    exp: &experiments::Experiment,
+    slot: NaiveDateTime,
+) -> Result<(), ResultsError> {
+    let Some(target) = exp.target_decision_at().filter(|t| *t <= slot) else {
+        return Ok(());
+    };
+    webhooks::enqueue(
+        conn,
+        webhooks::Event::DecisionDeadlineReached,
+        &json!({
+            "experiment": exp.key, "owner": exp.definition.owner,
+            "target_decision_at": target.and_utc(),
+            "days_overdue": (slot - target).num_hours() as f64 / 24.0,
+        }),
+    )?;
+    Ok(())
+}
+
 fn notify(conn: &mut DbConnection, r: &ExperimentResults) -> Result<(), ResultsError> {
     if let Some(test) = r.srm.test.as_ref().filter(|t| t.mismatch) {
         webhooks::enqueue(
