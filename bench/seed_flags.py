@@ -5,6 +5,7 @@ on a running Verdict, for the evaluation load benchmark.
 usage: seed_flags.py BASE_URL PM_TOKEN [N=50]
 """
 import json
+import os
 import sys
 import urllib.request
 
@@ -33,7 +34,7 @@ def flag(i):
         {"id": "heavy", "conditions": [{"attribute": "portfolio_size", "op": "gt", "value": 15}],
          "serve": {"variant": "v1"}},
     ]
-    if i % 12 == 0:
+    if os.environ.get("EXPERIMENT_FLAGS", "1") != "0" and i % 12 == 0:
         split = dict(split)
         split["split"] = dict(split["split"], experiment={"key": f"exp_{i}", "phase": 1})
     return {
