@@ -439,4 +439,97 @@ async fn sla_and_okr_reports(backend: Backend) {
     assert_eq!(status, StatusCode::BAD_REQUEST, "period required");
 }
 
-backend_tests!(append_only_log_with_corrections, sla_and_okr_reports);
+/// The OKR report over the demo data: four experiments launched with guardrails
+/// (KR4.1, KR4.3), two decided now, their time to decision checked against the
+/// exposure log (KR4.2).
+async fn okr_report_over_demo_data(backend: Backend) {
+    let ctx = TestApp::new(backend);
+    {
+        let mut conn = ctx.pool().conn().expect("conn");
+        verdict::seed::seed_demo(&mut conn).expect("seed");
+        verdict::seed::simulate_users(&mut conn, 200, 7).expect("simulate");
+    }
+    let app = test::init_service(verdict::app::build(ctx.state.clone())).await;
+    for (key, outcome) in [("cta_copy", "iterate"), ("import_hint", "inconclusive")] {
+        let uri = format!("/api/v1/experiments/{key}/decisions");
+        let (status, body) = send(
+            &app,
+            ctx.request(
+                "POST",
+                &uri,
+                Role::Pm,
+                json!({"outcome": outcome, "rationale": "demo read-out"}),
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let now = chrono::Utc::now();
+    let uri = format!(
+        "/api/v1/reports/experimentation?from={}&to={}",
+        (now - chrono::TimeDelta::days(1)).format("%Y-%m-%dT%H:%M:%SZ"),
+        (now + chrono::TimeDelta::days(1)).format("%Y-%m-%dT%H:%M:%SZ")
+    );
+    let (status, report) = send(&app, ctx.request("GET", &uri, Role::Analyst, Value::Null)).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(
+        report["launched"],
+        json!([
+            "cta_copy",
+            "digest_layout",
+            "import_hint",
+            "vip_paywall_copy"
+        ])
+    );
+    assert_eq!(report["decided"], json!(["cta_copy", "import_hint"]));
+    let kr = |prefix: &str| {
+        report["key_results"]
+            .as_array()
+            .expect("krs")
+            .iter()
+            .find(|k| k["name"].as_str().unwrap_or("").starts_with(prefix))
+            .cloned()
+            .expect("kr")
+    };
+    assert_eq!(
+        (kr("KR4.1")["value"].as_f64(), kr("KR4.1")["met"].as_bool()),
+        (Some(4.0), Some(true))
+    );
+    assert_eq!(kr("KR4.2 share")["value"].as_f64(), Some(1.0));
+    assert_eq!(
+        kr("KR4.2 share")["experiments"],
+        json!(["cta_copy", "import_hint"])
+    );
+    let median = kr("KR4.2 median")["value"].as_f64().expect("median");
+    let days_since_first_exposure = |key: &str| {
+        use diesel::prelude::*;
+        use verdict::db::schema::exposures as x;
+        let mut conn = ctx.pool().conn().expect("conn");
+        let first: Option<chrono::NaiveDateTime> = x::table
+            .filter(x::experiment_key.eq(key))
+            .select(diesel::dsl::min(x::first_seen))
+            .first(&mut *conn as &mut verdict::db::DbConnection)
+            .expect("min");
+        (now.naive_utc() - first.expect("exposed")).num_seconds() as f64 / 86_400.0
+    };
+    let expected =
+        (days_since_first_exposure("cta_copy") + days_since_first_exposure("import_hint")) / 2.0;
+    assert!(
+        (median - expected).abs() < 0.01,
+        "median {median} vs {expected} from the exposure log"
+    );
+    assert!(
+        expected <= 14.0,
+        "the simulation's exposures are within the last 14 days"
+    );
+    assert_eq!(
+        (kr("KR4.3")["value"].as_f64(), kr("KR4.3")["met"].as_bool()),
+        (Some(1.0), Some(true))
+    );
+}
+
+backend_tests!(
+    append_only_log_with_corrections,
+    sla_and_okr_reports,
+    okr_report_over_demo_data
+);
