@@ -81,22 +81,5 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(decisions::list_decisions)
         .service(decisions::get_decision)
         .service(reports::decision_sla)
-        .service(reports::experimentation)
-        .service(events::ingest)
-        .service(metrics::list_metrics)
-        .service(metrics::create_metric)
-        .service(metrics::get_metric)
-        .service(metrics::update_metric)
-        .service(metrics::delete_metric)
-        .service(experiments::list_experiments)
-        .service(experiments::create_experiment)
-        .service(experiments::guardrail_coverage)
-        .service(experiments::get_experiment)
-        .service(experiments::update_experiment)
-        .service(experiments::experiment_checklist)
-        .service(experiments::launch_experiment)
-        .service(experiments::stop_experiment)
-        .service(experiments::decide_experiment)
-        .service(experiments::archive_experiment)
-        .service(experiments::start_phase);
+        .service(reports::experimentation);
 }

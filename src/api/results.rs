@@ -103,7 +103,7 @@ pub struct ComparisonOut {
 
 /// A metric's results.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct MetricOut {
+pub struct MetricResultOut {
     /// Catalogue key.
     pub metric: String,
     /// Display name.
@@ -204,7 +204,7 @@ pub struct ResultsOut {
     /// Sample ratio check.
     pub srm: SrmOut,
     /// Metrics.
-    pub metrics: Vec<MetricOut>,
+    pub metrics: Vec<MetricResultOut>,
     /// Guardrail verdicts.
     pub guardrails: Vec<GuardrailOut>,
     /// Sample-size forecast of the primary metric.
@@ -284,8 +284,8 @@ impl ResultsOut {
     }
 }
 
-fn metric_out(m: results::MetricResult) -> MetricOut {
-    MetricOut {
+fn metric_out(m: results::MetricResult) -> MetricResultOut {
+    MetricResultOut {
         metric: m.metric,
         name: m.name,
         role: name::<MetricRole>(&m.role),
