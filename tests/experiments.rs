@@ -4,34 +4,12 @@
 mod common;
 
 use actix_web::http::StatusCode;
-use actix_web::test::{self, TestRequest};
+use actix_web::test;
 use common::{Backend, TestApp};
 use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
 use serde_json::{Value, json};
 use verdict::auth::Role;
 use verdict::db::{DbConnection, schema};
-
-/// Calls `$method $uri` as `$role` with an optional JSON body; evaluates to
-/// `(status, json body)`.
-macro_rules! call {
-    ($app:expr, $ctx:expr, $role:expr, $method:ident, $uri:expr) => {
-        call!($app, $ctx, $role, $method, $uri, Value::Null)
-    };
-    ($app:expr, $ctx:expr, $role:expr, $method:ident, $uri:expr, $body:expr) => {{
-        let mut req = TestRequest::$method()
-            .uri(&$uri)
-            .insert_header($ctx.bearer($role));
-        let body: Value = $body;
-        if !body.is_null() {
-            req = req.set_json(body);
-        }
-        let res = test::call_service(&$app, req.to_request()).await;
-        let status = res.status();
-        let body: Value =
-            serde_json::from_slice(&test::read_body(res).await).unwrap_or(Value::Null);
-        (status, body)
-    }};
-}
 
 fn audit_actions(ctx: &TestApp, entity_type: &str, key: &str) -> Vec<String> {
     let mut conn = ctx.pool().conn().expect("conn");

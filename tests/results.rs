@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
-use actix_web::test::{self, TestRequest};
+use actix_web::test;
 use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
 use common::{Backend, TestApp};
 use diesel::{Connection, ExpressionMethods, QueryDsl, RunQueryDsl};
@@ -18,26 +18,6 @@ use verdict::exposures::{ExposureRecord, insert_batch};
 use verdict::metrics_catalog::MetricDefinition;
 use verdict::results::sql::MetricQuery;
 use verdict::results::{ArmSums, arm_sums, scheduled_pass};
-
-macro_rules! call {
-    ($app:expr, $ctx:expr, $role:expr, $method:ident, $uri:expr) => {
-        call!($app, $ctx, $role, $method, $uri, Value::Null)
-    };
-    ($app:expr, $ctx:expr, $role:expr, $method:ident, $uri:expr, $body:expr) => {{
-        let mut req = TestRequest::$method()
-            .uri(&$uri)
-            .insert_header($ctx.bearer($role));
-        let body: Value = $body;
-        if !body.is_null() {
-            req = req.set_json(body);
-        }
-        let res = test::call_service(&$app, req.to_request()).await;
-        let status = res.status();
-        let body: Value =
-            serde_json::from_slice(&test::read_body(res).await).unwrap_or(Value::Null);
-        (status, body)
-    }};
-}
 
 fn t0() -> NaiveDateTime {
     NaiveDate::from_ymd_opt(2026, 11, 1)

@@ -49,6 +49,22 @@ macro_rules! backend_tests {
     };
 }
 
+/// Calls `$method $uri` as `$role` with an optional JSON body through
+/// [`send`]; evaluates to `(status, json body)`.
+#[macro_export]
+macro_rules! call {
+    ($app:expr, $ctx:expr, $role:expr, $method:ident, $uri:expr) => {
+        $crate::call!($app, $ctx, $role, $method, $uri, serde_json::Value::Null)
+    };
+    ($app:expr, $ctx:expr, $role:expr, $method:ident, $uri:expr, $body:expr) => {
+        $crate::common::send(
+            &$app,
+            $ctx.request(&stringify!($method).to_uppercase(), &$uri, $role, $body),
+        )
+        .await
+    };
+}
+
 /// A database that lives as long as the test.
 pub struct TestDb {
     /// Its URL.
