@@ -70,14 +70,7 @@ where
 }
 
 async fn append_only_log_with_corrections(backend: Backend) {
-    let mut ctx = TestApp::new(backend);
-    ctx.state.webhooks = Some(verdict::webhooks::WebhookSettings {
-        url: "http://127.0.0.1:9/unused".into(),
-        secret: "s".into(),
-        max_attempts: 1,
-        base_backoff: std::time::Duration::from_secs(1),
-        timeout: std::time::Duration::from_secs(1),
-    });
+    let ctx = TestApp::new(backend);
     let app = test::init_service(verdict::app::build(ctx.state.clone())).await;
     launched_experiment(&app, &ctx, "cta_copy").await;
     let decide = |body: Value| {

@@ -121,10 +121,9 @@ pub async fn record_decision(
         apply: request.apply,
     };
     let actor = auth.caller.subject;
-    let notify = state.webhooks.is_some();
     let decision = state
         .db
-        .run(move |conn| decisions::record(conn, &actor, new, notify))
+        .run(move |conn| decisions::record(conn, &actor, new))
         .await?;
     if decision.action_taken.is_some() {
         state.refresh_snapshot().await;

@@ -18,13 +18,12 @@ use crate::webhooks::{Event, enqueue};
 /// Appends a decision for `new.experiment_key` in one transaction. The first
 /// decision moves a running or stopped experiment to `decided` (stopping it
 /// first, which removes its flag rule); a correction (`supersedes`) appends to
-/// an already decided experiment. `notify` also queues the
-/// `decision.recorded` webhook.
+/// an already decided experiment. Queues the `decision.recorded` webhook in the
+/// same transaction (delivered when a webhook is configured).
 pub fn record(
     conn: &mut DbConnection,
     actor: &str,
     new: NewDecision,
-    notify: bool,
 ) -> Result<Decision, DomainError> {
     conn.transaction(|conn| {
         let experiment = experiments::get(conn, &new.experiment_key)?;
@@ -82,9 +81,7 @@ pub fn record(
                 after: Some(summary.to_string()),
             },
         )?;
-        if notify {
-            enqueue(conn, Event::DecisionRecorded, &summary)?;
-        }
+        enqueue(conn, Event::DecisionRecorded, &summary)?;
         Ok(decision)
     })
 }
@@ -213,8 +210,7 @@ fn act_on_flag(
     new: &NewDecision,
 ) -> Result<String, DomainError> {
     let definition = &experiment.definition;
-    let chosen = std::cell::RefCell::new(String::new());
-    set_flag_environment(
+    let stored = set_flag_environment(
         conn,
         actor,
         &definition.flag,
@@ -222,25 +218,28 @@ fn act_on_flag(
         |existing, flag| {
             let mut config = existing
                 .unwrap_or_else(|| FlagDefinition::initial_environment(&flag.default_variant));
-            let variant = match new.outcome {
-                Outcome::Ship => new
-                    .variant
-                    .clone()
-                    .unwrap_or_else(|| flag.default_variant.clone()),
+            let variant = match (new.outcome, &new.variant) {
+                (Outcome::Ship, Some(variant)) => variant.clone(),
                 _ => flag.default_variant.clone(),
             };
             config.enabled = true;
-            config.fallthrough = Serve::Variant(variant.clone());
-            *chosen.borrow_mut() = variant;
+            config.fallthrough = Serve::Variant(variant);
             config
         },
     )
     .map_err(flag_error)?;
+    let served = match stored
+        .definition
+        .environments
+        .get(&definition.environment)
+        .map(|env| &env.fallthrough)
+    {
+        Some(Serve::Variant(variant)) => variant.as_str(),
+        _ => "?",
+    };
     Ok(format!(
-        "flag `{}` now serves `{}` to everyone in {} not matched by an earlier rule",
-        definition.flag,
-        chosen.into_inner(),
-        definition.environment
+        "flag `{}` now serves `{served}` to everyone in {} not matched by an earlier rule",
+        definition.flag, definition.environment
     ))
 }
 
