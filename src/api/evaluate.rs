@@ -1,13 +1,14 @@
 //! Flag evaluation for apps (remote evaluation) and the ruleset download for
 //! local-evaluation SDKs.
 
-use actix_web::http::header::{ETAG, IF_NONE_MATCH};
+use actix_web::http::header::{ContentType, ETAG, IF_NONE_MATCH};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use utoipa::ToSchema;
 use verdict_core::{Context, Evaluation};
 
+use super::evaluate_body::EvaluateBody;
 use crate::app::AppState;
 use crate::auth::{Authorized, Sdk};
 use crate::evaluation::{record_exposure, snapshot_for};
@@ -20,7 +21,7 @@ use crate::http::{ApiError, Json};
 pub struct EvaluateRequest {
     /// Attributes of the unit being evaluated; `user_id` is the default bucketing unit.
     #[schema(value_type = Object)]
-    pub context: Map<String, Value>,
+    pub context: Context,
     /// Only these flags (default: all).
     #[serde(default)]
     pub flags: Option<Vec<String>>,
@@ -33,11 +34,11 @@ pub struct EvaluateRequest {
 pub struct EvaluateOneRequest {
     /// Attributes of the unit being evaluated.
     #[schema(value_type = Object)]
-    pub context: Map<String, Value>,
+    pub context: Context,
 }
 
 /// One flag's value for the context.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({"key": "cta_copy", "value": "Pro trial ends today", "variant": "urgency", "reason": "SPLIT", "version": 3, "error_code": null, "rule_id": null}))]
 pub struct FlagEvaluation<'a> {
     /// Flag key.
@@ -96,25 +97,20 @@ pub async fn evaluate_all(
 ) -> Result<HttpResponse, ApiError> {
     let snapshot = snapshot_for(&state.snapshots, &auth.environment)?;
     let request = body.0;
-    let ctx = Context::from_json_object(request.context);
+    let ctx = request.context;
     let wanted = request.flags;
-    let flags: Vec<FlagEvaluation<'_>> = snapshot
-        .compiled
-        .evaluate_all(&ctx)
-        .filter(|e| {
-            wanted
-                .as_ref()
-                .is_none_or(|w| w.iter().any(|k| k == e.flag_key))
-        })
-        .map(|e| {
-            record_exposure(&state.exposures, &ctx, &e);
-            FlagEvaluation::from(&e)
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(EvaluateResponse {
-        environment: &auth.environment,
-        flags,
-    }))
+    let mut out = EvaluateBody::new(&auth.environment, snapshot.compiled.len());
+    for e in snapshot.compiled.evaluate_all(&ctx).filter(|e| {
+        wanted
+            .as_ref()
+            .is_none_or(|w| w.iter().any(|k| k == e.flag_key))
+    }) {
+        record_exposure(&state.exposures, &ctx, &e);
+        out.push(&FlagEvaluation::from(&e));
+    }
+    Ok(HttpResponse::Ok()
+        .content_type(ContentType::json())
+        .body(out.finish()))
 }
 
 /// Evaluates one flag for a context. Records the experiment exposure.
@@ -136,7 +132,7 @@ pub async fn evaluate_one(
     body: Json<EvaluateOneRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let snapshot = snapshot_for(&state.snapshots, &auth.environment)?;
-    let ctx = Context::from_json_object(body.0.context);
+    let ctx = body.0.context;
     let evaluation = snapshot.compiled.evaluate(&key, &ctx).ok_or_else(|| {
         ApiError::NotFound(format!(
             "flag `{key}` does not exist in environment `{}`",

@@ -6,6 +6,7 @@ mod decisions;
 mod definition_routes;
 mod error_mapping;
 mod evaluate;
+mod evaluate_body;
 mod events;
 mod experiments;
 mod exposures;
@@ -28,12 +29,21 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 /// Registers every documented route.
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(ops::healthz)
+    // The runtime routes apps call on every screen come first: actix tries
+    // routes in registration order, and every parameterised route tried before
+    // a match costs a regex run.
+    cfg.service(evaluate::evaluate_all)
+        .service(evaluate::evaluate_one)
+        .service(evaluate::sdk_config)
+        .service(exposures::record_exposures)
+        .service(ofrep::ofrep_evaluate_flags)
+        .service(ofrep::ofrep_evaluate_flag)
+        .service(events::ingest)
+        .service(ops::healthz)
         .service(ops::readyz)
         .service(ops::metrics)
         .service(ops::openapi_json)
         .service(session::whoami)
-        .service(events::ingest)
         .service(metrics::list_metrics)
         .service(metrics::create_metric)
         .service(metrics::get_metric)
@@ -67,12 +77,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(layers::get_layer)
         .service(layers::replace_layer)
         .service(layers::delete_layer)
-        .service(evaluate::evaluate_all)
-        .service(evaluate::evaluate_one)
-        .service(evaluate::sdk_config)
-        .service(exposures::record_exposures)
-        .service(ofrep::ofrep_evaluate_flags)
-        .service(ofrep::ofrep_evaluate_flag)
         .service(audit::list_audit)
         .service(stats::analyze)
         .service(stats::power)

@@ -6,6 +6,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use super::Role;
+use super::verified::{LEEWAY_SECS, VerifiedTokens};
 
 /// The claims Verdict reads from a token.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -57,6 +58,7 @@ pub struct JwtKeys {
     hs_encoding: Option<EncodingKey>,
     hs_decoding: Option<DecodingKey>,
     rs_decoding: Option<DecodingKey>,
+    verified: VerifiedTokens,
 }
 
 impl std::fmt::Debug for JwtKeys {
@@ -87,6 +89,7 @@ impl JwtKeys {
             hs_encoding,
             hs_decoding,
             rs_decoding,
+            verified: VerifiedTokens::default(),
         })
     }
 
@@ -110,8 +113,18 @@ impl JwtKeys {
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, key).map_err(KeyError::Sign)
     }
 
-    /// Verifies a token's signature and expiry and returns its claims.
+    /// Verifies a token's signature and expiry and returns its claims. A token
+    /// that verified before only has its expiry checked again.
     pub fn verify(&self, token: &str) -> Result<Claims, KeyError> {
+        if let Some(claims) = self.verified.get(token, unix_now()) {
+            return Ok(claims);
+        }
+        let claims = self.verify_signature(token)?;
+        self.verified.insert(token, &claims);
+        Ok(claims)
+    }
+
+    fn verify_signature(&self, token: &str) -> Result<Claims, KeyError> {
         let header = jsonwebtoken::decode_header(token)
             .map_err(|e| KeyError::Invalid(format!("malformed token: {e}")))?;
         let key = match header.alg {
@@ -126,7 +139,7 @@ impl JwtKeys {
             ))
         })?;
         let mut validation = Validation::new(header.alg);
-        validation.leeway = 5;
+        validation.leeway = LEEWAY_SECS;
         validation.set_required_spec_claims(&["exp", "sub"]);
         jsonwebtoken::decode::<Claims>(token, key, &validation)
             .map(|data| data.claims)
@@ -176,6 +189,7 @@ mod tests {
             .expect("mint");
         let claims = keys.verify(&token).expect("verify");
         assert_eq!(claims.sub, "alice");
+        assert_eq!(keys.verify(&token).expect("verify again"), claims);
         assert_eq!(claims.role, Role::Pm);
         let other = JwtKeys::new(Some("other"), None).expect("keys");
         assert!(matches!(other.verify(&token), Err(KeyError::Invalid(_))));

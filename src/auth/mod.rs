@@ -4,6 +4,7 @@ mod extract;
 mod keys;
 mod role;
 mod secret;
+mod verified;
 
 pub use extract::{Admin, Analyst, Authorized, Caller, MinRole, Pm, Sdk};
 pub use keys::{Claims, JwtKeys, KeyError};
