@@ -43,8 +43,13 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             message: "request body is empty; expected a JSON document".into(),
         });
     }
+    // Most bodies are valid, and tracking the field path costs as much as
+    // parsing: only a body that fails is parsed again to name the field.
+    if let Ok(value) = serde_json::from_slice(bytes) {
+        return Ok(value);
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let message = if inner.is_syntax() || inner.is_eof() {
@@ -56,7 +61,12 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             field: (path != ".").then_some(path),
             message,
         }
-    })
+    })?;
+    de.end().map_err(|e| ApiError::BadRequest {
+        field: None,
+        message: format!("malformed JSON: {e}"),
+    })?;
+    Ok(value)
 }
 
 fn is_json(req: &HttpRequest) -> bool {
