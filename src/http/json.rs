@@ -58,7 +58,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             inner.to_string()
         };
         ApiError::BadRequest {
-            field: (path != ".").then_some(path),
+            field: (path != "." && path != "?").then_some(path),
             message,
         }
     })?;
@@ -128,5 +128,57 @@ impl FromRequest for RawBody {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let body = web::Bytes::from_request(req, payload);
         Box::pin(async move { body.await.map(RawBody).map_err(payload_error) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        name: String,
+        #[serde(default)]
+        tags: Vec<u32>,
+    }
+
+    /// The parsed body, or the expected problem's field and message fragment.
+    type Expected = Result<Body, (Option<&'static str>, &'static str)>;
+
+    #[test]
+    fn valid_bodies_parse_and_failures_name_the_field() {
+        let cases: [(&str, Expected); 6] = [
+            (
+                r#"{"name": "a", "tags": [1, 2]}"#,
+                Ok(Body {
+                    name: "a".into(),
+                    tags: vec![1, 2],
+                }),
+            ),
+            (
+                r#"{"name": "a", "tags": [1, "x"]}"#,
+                Err((Some("tags[1]"), "invalid type")),
+            ),
+            (
+                r#"{"name": "a", "extra": 1}"#,
+                Err((Some("extra"), "unknown field")),
+            ),
+            (r#"{"tags": []}"#, Err((None, "missing field `name`"))),
+            (r#"{"name": "a"} trailing"#, Err((None, "malformed JSON"))),
+            (r#"{"name": "a""#, Err((None, "malformed JSON"))),
+        ];
+        for (raw, expected) in cases {
+            match (parse::<Body>(raw.as_bytes()), expected) {
+                (Ok(body), Ok(want)) => assert_eq!(body, want, "{raw}"),
+                (Err(ApiError::BadRequest { field, message }), Err((want_field, want_msg))) => {
+                    assert_eq!(field.as_deref(), want_field, "{raw}: {message}");
+                    assert!(message.contains(want_msg), "{raw}: {message}");
+                }
+                (got, want) => panic!("{raw}: got {got:?}, want {want:?}"),
+            }
+        }
     }
 }
