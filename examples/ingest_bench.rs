@@ -191,7 +191,7 @@ fn main() {
         let start = Instant::now();
         let mut stored = 0;
         for batch in &batches {
-            stored += insert_batch(&mut conn, batch, now).expect("insert");
+            stored += insert_batch(&mut conn, batch).expect("insert");
         }
         report("store", stored, total, start.elapsed());
         return;

@@ -3,10 +3,14 @@
 //! Creates (or, with `--reuse`, keeps) the throwaway database `verdict_results_bench`
 //! on the server at `--admin-url` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`), fills it with `--units`
-//! exposed units and `--events` events via `generate_series`, then times
-//! `verdict::results::compute` (every metric of the experiment: a conversion
-//! with a property filter, a winsorized sum, a ratio and NPS as guardrail, with
-//! CUPED) `--runs` times.
+//! exposed units and `--events` events via `generate_series`, then times the
+//! results of the experiment (every metric: a conversion with a property
+//! filter, a winsorized sum, a ratio and NPS as guardrail, with CUPED):
+//! the first incremental computation, which builds the stored per-unit values;
+//! the direct computation from raw events at the same cut-off (checked equal);
+//! then `--runs` times: ingest `--delta-events` new events and `--delta-units`
+//! new exposures through the service's ingestion functions, and time the
+//! incremental computation, once after that traffic and once with nothing new.
 //!
 //! ```sh
 //! cargo run --release --example results_bench -- --units 1000000 --events 10000000
@@ -14,7 +18,7 @@
 
 use std::time::Instant;
 
-use chrono::{NaiveDate, Utc};
+use chrono::Utc;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
 use serde_json::json;
@@ -28,6 +32,8 @@ struct Options {
     units: u64,
     events: u64,
     runs: usize,
+    delta_events: u64,
+    delta_units: u64,
     reuse: bool,
     explain: bool,
 }
@@ -38,6 +44,8 @@ fn options() -> Options {
         units: 1_000_000,
         events: 10_000_000,
         runs: 3,
+        delta_events: 10_000,
+        delta_units: 1_000,
         reuse: false,
         explain: false,
     };
@@ -51,6 +59,8 @@ fn options() -> Options {
             "--units" => o.units = number().max(2),
             "--events" => o.events = number(),
             "--runs" => o.runs = usize::try_from(number()).unwrap_or(1).max(1),
+            "--delta-events" => o.delta_events = number(),
+            "--delta-units" => o.delta_units = number(),
             "--reuse" => {
                 o.reuse = true;
                 i += 1;
@@ -129,17 +139,19 @@ fn seed(conn: &mut DbConnection, o: &Options) {
          INSERT INTO events (event_id, unit_id, name, ts, value, properties, received_at)
            SELECT 'e' || g, 'u' || (1 + (g * 7919) % {units}),
              CASE g % 10 WHEN 0 THEN 'purchase' WHEN 1 THEN 'nps_survey' ELSE 'session' END,
-             TIMESTAMP '2026-10-20' + (g % 3024000) * INTERVAL '1 second',
+             TIMESTAMP '2026-10-16' + (g % 3024000) * INTERVAL '1 second',
              CASE g % 10 WHEN 0 THEN CAST(g % 97 AS DOUBLE PRECISION)
                WHEN 1 THEN CAST(g % 11 AS DOUBLE PRECISION) END,
              CASE WHEN g % 10 = 0 THEN '{{\"auto_topup\": ' || CAST(g % 3 = 0 AS TEXT) || '}}' END,
              TIMESTAMP '2026-11-01'
-           FROM generate_series(CAST(1 AS BIGINT), {events}) g;
-         ANALYZE;",
+           FROM generate_series(CAST(1 AS BIGINT), {events}) g;",
         units = o.units,
         events = o.events,
     ))
     .expect("generate data");
+    // What autovacuum does to a table that has been filling for a while:
+    // statistics, and BRIN ranges summarized.
+    conn.batch_execute("VACUUM ANALYZE").expect("vacuum");
     println!(
         "generated {} units and {} events in {:.1} s",
         o.units,
@@ -168,35 +180,142 @@ fn main() {
     if !o.reuse {
         seed(conn, &o);
     }
-    let as_of = NaiveDate::from_ymd_opt(2026, 11, 25)
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .expect("date");
     if o.explain {
-        explain(conn, as_of);
+        explain(conn, &o);
+        return;
     }
-    let mut times = Vec::new();
+
+    // Stored per-unit values: the first computation builds them from scratch.
+    let started = Instant::now();
+    let stored = verdict::results::compute_current(conn, "bench").expect("results");
+    println!(
+        "first incremental computation (builds the stored values): {:.3} s",
+        started.elapsed().as_secs_f64()
+    );
+    let started = Instant::now();
+    let direct = verdict::results::compute(conn, "bench", stored.as_of).expect("results");
+    println!(
+        "direct computation from raw events at the same cut-off: {:.3} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert_same(&direct, &stored);
+
+    let mut warm = Vec::new();
+    let mut idle = Vec::new();
     for run in 0..o.runs {
+        let (events, units) = add_traffic(conn, &o, run);
         let started = Instant::now();
-        let results = verdict::results::compute(conn, "bench", as_of).expect("results");
+        let results = verdict::results::compute_current(conn, "bench").expect("results");
         let secs = started.elapsed().as_secs_f64();
-        times.push(secs);
+        warm.push(secs);
+        let started = Instant::now();
+        verdict::results::compute_current(conn, "bench").expect("results");
+        idle.push(started.elapsed().as_secs_f64());
         println!(
-            "run {}: {:.3} s  (units {:?}, recommendation {:?}, {})",
+            "run {}: +{events} events, +{units} units: {secs:.3} s; again with nothing new: {:.3} s \
+             (units {:?}, recommendation {:?}, {})",
             run + 1,
-            secs,
+            idle[idle.len() - 1],
             results.arms.iter().map(|a| a.units).collect::<Vec<_>>(),
             results.recommendation.action,
             Utc::now().format("%H:%M:%S"),
         );
     }
-    times.sort_by(f64::total_cmp);
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
     println!(
-        "results for {} units / {} events: best {:.3} s, median {:.3} s",
+        "results for {} units / {} events after new traffic: median {:.3} s (best {:.3} s); \
+         with nothing new: median {:.3} s",
         o.units,
         o.events,
-        times[0],
-        times[times.len() / 2]
+        median(&mut warm),
+        warm[0],
+        median(&mut idle),
     );
+    let started = Instant::now();
+    let results = verdict::results::compute_current(conn, "bench").expect("results");
+    let incremental = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let direct = verdict::results::compute(conn, "bench", results.as_of).expect("results");
+    println!(
+        "final check against the direct computation ({:.3} s incremental, {:.3} s direct): same results",
+        incremental,
+        started.elapsed().as_secs_f64()
+    );
+    assert_same(&direct, &results);
+}
+
+/// Ingests `--delta-events` events (a tenth of them for new units) dated in
+/// the last hour and `--delta-units` new exposures, through the service's
+/// ingestion functions.
+fn add_traffic(conn: &mut DbConnection, o: &Options, run: usize) -> (usize, usize) {
+    use verdict::events::NewEvent;
+    use verdict::exposures::ExposureRecord;
+    let now = Utc::now().naive_utc();
+    let tag = format!("{run}-{}", now.and_utc().timestamp_micros());
+    let new_unit = |i: u64| format!("n{tag}-{}", i % o.delta_units.max(1));
+    let exposures: Vec<ExposureRecord> = (0..o.delta_units)
+        .map(|i| ExposureRecord {
+            experiment_key: "bench".into(),
+            phase: 1,
+            unit_id: new_unit(i),
+            variant: if i % 2 == 0 { "control" } else { "treatment" }.into(),
+            first_seen: now - chrono::TimeDelta::seconds(3_600),
+        })
+        .collect();
+    verdict::exposures::insert_batch(conn, &exposures).expect("exposures");
+    let events: Vec<NewEvent> = (0..o.delta_events)
+        .map(|g| {
+            let unit = if g % 10 == 0 {
+                new_unit(g / 10)
+            } else {
+                format!("u{}", 1 + (g * 7919 + run as u64 * 104_729) % o.units)
+            };
+            let (name, value, properties) = match g % 10 {
+                0 | 3 => (
+                    "purchase",
+                    Some((g % 97) as f64),
+                    Some(format!("{{\"auto_topup\": {}}}", g % 3 == 0)),
+                ),
+                1 => ("nps_survey", Some((g % 11) as f64), None),
+                _ => ("session", None, None),
+            };
+            NewEvent {
+                event_id: format!("d{tag}-{g}"),
+                unit_id: unit,
+                name: name.into(),
+                timestamp: now - chrono::TimeDelta::seconds((g % 3_600) as i64),
+                value,
+                properties,
+            }
+        })
+        .collect();
+    for batch in events.chunks(10_000) {
+        verdict::events::insert_batch(conn, batch).expect("events");
+    }
+    (events.len(), exposures.len())
+}
+
+/// Both computations report the same exposures and per-metric estimates.
+fn assert_same(a: &verdict::results::ExperimentResults, b: &verdict::results::ExperimentResults) {
+    assert_eq!(a.arms, b.arms, "exposures per arm");
+    for (x, y) in a.metrics.iter().zip(&b.metrics) {
+        for (cx, cy) in x.comparisons.iter().zip(&y.comparisons) {
+            let close = |p: Option<f64>, q: Option<f64>| match (p, q) {
+                (Some(p), Some(q)) => (p - q).abs() <= 1e-9 * p.abs().max(1.0),
+                (p, q) => p == q,
+            };
+            assert!(
+                close(cx.lift, cy.lift)
+                    && close(cx.ci_lower, cy.ci_lower)
+                    && close(cx.p_value, cy.p_value),
+                "{}: {cx:?} vs {cy:?}",
+                x.metric
+            );
+        }
+    }
 }
 
 #[derive(diesel::QueryableByName)]
@@ -205,41 +324,89 @@ struct PlanLine {
     line: String,
 }
 
-/// Prints each metric query's PostgreSQL plan with timings.
-fn explain(conn: &mut DbConnection, as_of: chrono::NaiveDateTime) {
+/// Brings the stored values up to date, adds one round of traffic, then
+/// prints the PostgreSQL plan, with timings, of each metric's direct query and
+/// of the incremental statements for that traffic (rolled back).
+fn explain(conn: &mut DbConnection, o: &Options) {
     use diesel::RunQueryDsl;
     use diesel::pg::Pg;
     use diesel::sql_types::{Double, Integer, Text, Timestamp};
-    use verdict::results::sql::{Dialect, MetricQuery, Param, metric_query};
-    for key in ["topup", "stars", "stars_per_session", "nps"] {
-        let metric = verdict::metrics_catalog::get(conn, key).expect("metric");
+    use verdict::results::sql::{
+        Dialect, MetricQuery, Param, Query, StateRows, delete_state_rows, insert_state_rows,
+        metric_query, state_sums_query,
+    };
+    let since = verdict::results::compute_current(conn, "bench")
+        .expect("results")
+        .as_of;
+    add_traffic(conn, o, 99);
+    let as_of = Utc::now().naive_utc();
+    let metrics: Vec<_> = ["topup", "stars", "stars_per_session", "nps"]
+        .into_iter()
+        .map(|key| {
+            (
+                key,
+                verdict::metrics_catalog::get(conn, key).expect("metric"),
+            )
+        })
+        .collect();
+    let DbConnection::Postgresql(pg) = &mut *conn else {
+        return;
+    };
+    // Explains `statements` in order in one transaction, then rolls it back.
+    let mut show = |label: &str, statements: Vec<Query>| {
+        let explained = pg.transaction(|pg| {
+            pg.batch_execute("SET LOCAL work_mem = '256MB'")?;
+            for query in statements {
+                let mut boxed =
+                    diesel::sql_query(format!("EXPLAIN (ANALYZE, BUFFERS) {}", query.sql))
+                        .into_boxed::<Pg>();
+                for p in &query.params {
+                    boxed = match p {
+                        Param::Text(s) => boxed.bind::<Text, _>(s.clone()),
+                        Param::Int(i) => boxed.bind::<Integer, _>(*i),
+                        Param::Double(d) => boxed.bind::<Double, _>(*d),
+                        Param::Timestamp(t) => boxed.bind::<Timestamp, _>(*t),
+                    };
+                }
+                let lines: Vec<PlanLine> = boxed.load(pg)?;
+                println!("== {label}");
+                for l in lines {
+                    println!("{}", l.line);
+                }
+            }
+            Err::<(), _>(diesel::result::Error::RollbackTransaction)
+        });
+        assert!(
+            matches!(explained, Err(diesel::result::Error::RollbackTransaction)),
+            "{explained:?}"
+        );
+    };
+    for (key, metric) in &metrics {
         let q = MetricQuery {
             experiment: "bench",
             phase: 1,
             metric: &metric.definition,
             as_of,
-            pre_period_secs: (key != "nps").then_some(14.0 * 86_400.0),
+            pre_period_secs: (*key != "nps").then_some(14.0 * 86_400.0),
         };
-        let query = metric_query(Dialect::Postgres, &q);
-        let DbConnection::Postgresql(pg) = &mut *conn else {
-            return;
+        let rows = StateRows {
+            metric_key: key,
+            since: Some(since),
         };
-        pg.batch_execute("SET work_mem = '256MB'")
-            .expect("work_mem");
-        let mut boxed = diesel::sql_query(format!("EXPLAIN (ANALYZE, BUFFERS) {}", query.sql))
-            .into_boxed::<Pg>();
-        for p in &query.params {
-            boxed = match p {
-                Param::Text(s) => boxed.bind::<Text, _>(s.clone()),
-                Param::Int(i) => boxed.bind::<Integer, _>(*i),
-                Param::Double(d) => boxed.bind::<Double, _>(*d),
-                Param::Timestamp(t) => boxed.bind::<Timestamp, _>(*t),
-            };
-        }
-        let lines: Vec<PlanLine> = boxed.load(pg).expect("explain");
-        println!("== {key}");
-        for l in lines {
-            println!("{}", l.line);
-        }
+        show(
+            &format!("{key}: direct"),
+            vec![metric_query(Dialect::Postgres, &q)],
+        );
+        show(
+            &format!("{key}: delete, then insert the changed units"),
+            vec![
+                delete_state_rows(Dialect::Postgres, &q, rows),
+                insert_state_rows(Dialect::Postgres, &q, rows),
+            ],
+        );
+        show(
+            &format!("{key}: sums of stored values"),
+            vec![state_sums_query(Dialect::Postgres, &q, key)],
+        );
     }
 }

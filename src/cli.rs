@@ -116,6 +116,10 @@ pub struct ServeArgs {
     /// aligned on midnight UTC; `24h` = daily, T+1), e.g. `24h`.
     #[arg(long, env = "VERDICT_RESULTS_INTERVAL", default_value = "24h", value_parser = parse_ttl)]
     pub results_interval: Duration,
+    /// How often the stored per-unit values behind on-request results are
+    /// brought up to date for running experiments, e.g. `1m`.
+    #[arg(long, env = "VERDICT_RESULTS_ADVANCE_INTERVAL", default_value = "1m", value_parser = parse_ttl)]
+    pub results_advance_interval: Duration,
 }
 
 impl ServeArgs {
@@ -144,6 +148,7 @@ impl Default for ServeArgs {
             webhook_url: None,
             webhook_secret: None,
             results_interval: Duration::from_secs(86_400),
+            results_advance_interval: Duration::from_secs(60),
         }
     }
 }

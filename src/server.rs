@@ -36,6 +36,10 @@ pub async fn serve(common: &CommonArgs, args: &ServeArgs) -> Result<(), StartErr
         state.db.clone(),
         args.results_interval,
     ));
+    let advancer = actix_web::rt::spawn(crate::results::run_advancer(
+        state.db.clone(),
+        args.results_advance_interval,
+    ));
     if let Some(token) = first_token {
         println!(
             "First start: generated a signing secret next to the database.\n\
@@ -55,6 +59,7 @@ pub async fn serve(common: &CommonArgs, args: &ServeArgs) -> Result<(), StartErr
         dispatcher.abort();
     }
     snapshots.abort();
+    advancer.abort();
     exposures.flush().await;
     tracing::info!("stopped");
     Ok(())

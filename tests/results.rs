@@ -13,11 +13,13 @@ use common::{Backend, TestApp};
 use diesel::{Connection, ExpressionMethods, QueryDsl, RunQueryDsl};
 use serde_json::{Value, json};
 use verdict::auth::Role;
-use verdict::db::{DbConnection, schema};
+use verdict::db::{DbConnection, ingest_clock, schema};
+use verdict::events::NewEvent;
 use verdict::exposures::{ExposureRecord, insert_batch};
 use verdict::metrics_catalog::MetricDefinition;
 use verdict::results::sql::MetricQuery;
-use verdict::results::{ArmSums, arm_sums, scheduled_pass};
+use verdict::results::state::{self, StateMetric};
+use verdict::results::{ArmSums, arm_sums, scheduled_pass, stored_arm_sums};
 
 fn t0() -> NaiveDateTime {
     NaiveDate::from_ymd_opt(2026, 11, 1)
@@ -314,16 +316,9 @@ async fn aggregation_matches_hand_computed_fixtures(backend: Backend) {
     );
 }
 
-/// The SQL aggregation agrees with the in-memory reference
-/// (`metrics_catalog::unit_values` + `arm_data`) on every fixture metric.
-async fn aggregation_agrees_with_in_memory_reference(backend: Backend) {
-    use verdict::metrics_catalog::{Direction, Metric, arm_data, unit_values};
-    let ctx = TestApp::new(backend);
-    let mut conn = ctx.pool().conn().expect("conn");
-    let conn: &mut DbConnection = &mut conn;
-    fixture(conn);
-    let as_of = at(240.0);
-    let defs = [
+/// Every metric kind over the fixture, with whether it takes a CUPED covariate.
+fn fixture_metrics() -> Vec<(Value, bool)> {
+    vec![
         (
             json!({"type": "conversion", "event": "purchase", "window_hours": 24,
             "filters": [{"property": "auto_topup", "op": "eq", "value": true}]}),
@@ -347,7 +342,19 @@ async fn aggregation_agrees_with_in_memory_reference(backend: Backend) {
             false,
         ),
         (json!({"type": "nps", "event": "nps_survey"}), false),
-    ];
+    ]
+}
+
+/// The SQL aggregation agrees with the in-memory reference
+/// (`metrics_catalog::unit_values` + `arm_data`) on every fixture metric.
+async fn aggregation_agrees_with_in_memory_reference(backend: Backend) {
+    use verdict::metrics_catalog::{Direction, Metric, arm_data, unit_values};
+    let ctx = TestApp::new(backend);
+    let mut conn = ctx.pool().conn().expect("conn");
+    let conn: &mut DbConnection = &mut conn;
+    fixture(conn);
+    let as_of = at(240.0);
+    let defs = fixture_metrics();
     let arms = ["control".to_owned(), "treatment".to_owned()];
     for (def, cuped) in defs {
         for pre_days in [None, Some(14u32)]
@@ -404,6 +411,242 @@ async fn aggregation_agrees_with_in_memory_reference(backend: Backend) {
             }
         }
     }
+}
+
+/// Stores `(unit, name, ts, value, properties)` through the ingestion path
+/// (stamped now).
+fn store(conn: &mut DbConnection, events: &[(&str, &str, NaiveDateTime, Option<f64>, Value)]) {
+    let batch: Vec<NewEvent> = events
+        .iter()
+        .map(|(unit, name, ts, value, props)| NewEvent {
+            event_id: uuid::Uuid::new_v4().to_string(),
+            unit_id: (*unit).into(),
+            name: (*name).into(),
+            timestamp: *ts,
+            value: *value,
+            properties: (!props.is_null()).then(|| props.to_string()),
+        })
+        .collect();
+    verdict::events::insert_batch(conn, &batch).expect("events");
+}
+
+/// Advances the stored values of `metrics` (`(key, definition, pre-period)`)
+/// and checks that each sums to what the direct aggregation gives at the new
+/// watermark; returns the watermark and the sums.
+fn advance_and_compare(
+    conn: &mut DbConnection,
+    metrics: &[(String, MetricDefinition, Option<f64>)],
+) -> (NaiveDateTime, Vec<Vec<ArmSums>>) {
+    let stored: Vec<StateMetric<'_>> = metrics
+        .iter()
+        .map(|(key, definition, pre_period_secs)| StateMetric {
+            key,
+            definition,
+            pre_period_secs: *pre_period_secs,
+        })
+        .collect();
+    let watermark = conn
+        .transaction(|conn| state::advance(conn, "fx", 1, &stored))
+        .expect("advance");
+    let mut all = Vec::new();
+    for (key, definition, pre_period_secs) in metrics {
+        let q = MetricQuery {
+            experiment: "fx",
+            phase: 1,
+            metric: definition,
+            as_of: watermark,
+            pre_period_secs: *pre_period_secs,
+        };
+        let direct = arm_sums(conn, &q).expect("direct");
+        let from_stored = stored_arm_sums(conn, &q, key).expect("stored");
+        let ctx = format!("{key}: direct {direct:?} vs stored {from_stored:?}");
+        assert_eq!(direct.len(), from_stored.len(), "{ctx}");
+        for (a, b) in direct.iter().zip(&from_stored) {
+            assert_eq!((&a.variant, a.n), (&b.variant, b.n), "{ctx}");
+            let fields = |r: &ArmSums| {
+                [
+                    r.s_x, r.s_xx, r.s_d, r.s_dd, r.s_xd, r.s_p, r.s_pp, r.s_xp, r.s_q, r.s_qq,
+                    r.s_pq, r.s_xq, r.s_dp, r.s_dq,
+                ]
+            };
+            // A sum of no values reads as 0 either way.
+            for (x, y) in fields(a).into_iter().zip(fields(b)) {
+                let (x, y) = (x.unwrap_or(0.0), y.unwrap_or(0.0));
+                assert!((x - y).abs() <= 1e-9 * x.abs().max(1.0), "{ctx}");
+            }
+        }
+        all.push(direct);
+    }
+    (watermark, all)
+}
+
+fn stored_rows(conn: &mut DbConnection, metric: &str) -> i64 {
+    use diesel::sql_types::{BigInt, Text};
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let sql = match conn {
+        DbConnection::Postgresql(_) => {
+            "SELECT COUNT(*) AS n FROM metric_unit_values WHERE metric_key = $1"
+        }
+        DbConnection::Sqlite(_) => {
+            "SELECT COUNT(*) AS n FROM metric_unit_values WHERE metric_key = ?1"
+        }
+    };
+    let rows: Vec<Count> = diesel::sql_query(sql)
+        .bind::<Text, _>(metric)
+        .load(conn)
+        .expect("count");
+    rows[0].n
+}
+
+fn arm<'a>(rows: &'a [ArmSums], variant: &str) -> &'a ArmSums {
+    rows.iter().find(|r| r.variant == variant).expect("arm")
+}
+
+/// Stored per-unit values, advanced incrementally through late events, a unit
+/// exposed after its events were stored, an event dated past the watermark and
+/// metric changes, always sum to what the direct aggregation gives.
+async fn stored_values_track_direct_aggregation(backend: Backend) {
+    let ctx = TestApp::new(backend);
+    let mut conn = ctx.pool().conn().expect("conn");
+    let conn: &mut DbConnection = &mut conn;
+    fixture(conn);
+    let mut metrics: Vec<(String, MetricDefinition, Option<f64>)> = Vec::new();
+    for (i, (def, cuped)) in fixture_metrics().into_iter().enumerate() {
+        metrics.push((format!("m{i}"), metric(def.clone()), None));
+        if cuped {
+            metrics.push((format!("m{i}_pre"), metric(def), Some(14.0 * 86_400.0)));
+        }
+    }
+    // Winsorized at a percentile that falls on a unit (6 × 0.5 = 3), between
+    // units, and at the top.
+    for (i, def) in [
+        json!({"type": "sum", "event": "purchase", "winsorize_percentile": 50}),
+        json!({"type": "mean", "event": "purchase", "winsorize_percentile": 75}),
+        json!({"type": "sum", "event": "purchase", "winsorize_percentile": 99}),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        metrics.push((format!("w{i}"), metric(def.clone()), None));
+        metrics.push((format!("w{i}_pre"), metric(def), Some(14.0 * 86_400.0)));
+    }
+    let count = metrics
+        .iter()
+        .position(|(_, d, p)| {
+            p.is_none() && *d == metric(json!({"type": "count", "event": "purchase"}))
+        })
+        .expect("count metric");
+    let (first, before) = advance_and_compare(conn, &metrics);
+    assert_eq!(
+        stored_rows(conn, "m1"),
+        6,
+        "one stored row per exposed unit"
+    );
+
+    // Late data for known units, and the history of a unit not exposed yet.
+    let yes = json!({"auto_topup": true});
+    store(
+        conn,
+        &[
+            ("c1", "purchase", at(6.0), Some(4.0), yes.clone()),
+            ("t2", "session", at(7.0), None, Value::Null),
+            ("c2", "nps_survey", at(9.0), Some(10.0), Value::Null),
+            ("n1", "purchase", at(0.5), Some(8.0), yes.clone()),
+            ("n1", "session", at(0.7), None, Value::Null),
+            ("n1", "purchase", at(3.0), Some(2.0), yes.clone()),
+        ],
+    );
+    let (second, after_late) = advance_and_compare(conn, &metrics);
+    assert!(second > first);
+    assert_eq!(
+        arm(&after_late[count], "control").s_x,
+        arm(&before[count], "control").s_x.map(|s| s + 1.0),
+        "the late purchase counts"
+    );
+
+    // n1 is exposed after its events were stored: its whole history counts.
+    expose(conn, "fx", &[("n1", "treatment", 2.0)]);
+    let due = chrono::Utc::now().naive_utc() + TimeDelta::milliseconds(1500);
+    store(conn, &[("t1", "purchase", due, Some(50.0), yes)]);
+    let (third, with_n1) = advance_and_compare(conn, &metrics);
+    assert_eq!(arm(&with_n1[count], "treatment").n, 4);
+    assert_eq!(stored_rows(conn, "m1"), 7);
+
+    // The event dated past that watermark counts once the clock passes it.
+    let wait = (due - chrono::Utc::now().naive_utc()).num_milliseconds() + 50;
+    std::thread::sleep(Duration::from_millis(u64::try_from(wait).unwrap_or(0)));
+    let (fourth, after_due) = advance_and_compare(conn, &metrics);
+    assert!(third < due && due <= fourth, "{third} < {due} <= {fourth}");
+    assert_eq!(
+        arm(&after_due[count], "treatment").s_x,
+        arm(&with_n1[count], "treatment").s_x.map(|s| s + 1.0)
+    );
+
+    // A changed definition is recomputed from scratch; a dropped metric's
+    // values are removed.
+    metrics[count].1 = metric(json!({"type": "count", "event": "session"}));
+    let removed = metrics.pop().expect("a metric").0;
+    advance_and_compare(conn, &metrics);
+    assert_eq!(stored_rows(conn, &removed), 0);
+}
+
+/// An advance waits for ingestion transactions that stamped their rows before
+/// its watermark: when it returns, such a row is committed and counted.
+async fn advance_waits_for_inflight_ingestion(backend: Backend) {
+    let ctx = TestApp::new(backend);
+    let pool = ctx.pool().clone();
+    let (stamped, was_stamped) = std::sync::mpsc::channel();
+    let holder = std::thread::spawn(move || {
+        // Stamps and inserts an event, then holds the transaction open.
+        macro_rules! hold {
+            ($conn:expr, $stamp:expr) => {{
+                let at = $stamp;
+                diesel::insert_into(schema::events::table)
+                    .values((
+                        schema::events::event_id.eq("inflight"),
+                        schema::events::unit_id.eq("c1"),
+                        schema::events::name.eq("purchase"),
+                        schema::events::ts.eq(t0()),
+                        schema::events::received_at.eq(at),
+                    ))
+                    .execute($conn)?;
+                stamped.send(at).expect("send");
+                std::thread::sleep(Duration::from_millis(300));
+                Ok::<_, diesel::result::Error>(())
+            }};
+        }
+        let mut conn = pool.conn().expect("conn");
+        match &mut *conn {
+            DbConnection::Postgresql(pg) => {
+                pg.transaction(|pg| hold!(pg, ingest_clock::stamp_pg(pg)?))
+            }
+            DbConnection::Sqlite(lite) => {
+                lite.immediate_transaction(|lite| hold!(lite, ingest_clock::stamp_sqlite()))
+            }
+        }
+        .expect("ingestion");
+    });
+    let stamp = was_stamped.recv().expect("stamped");
+    let mut conn = ctx.pool().conn().expect("conn");
+    let conn: &mut DbConnection = &mut conn;
+    let watermark = conn
+        .transaction(|conn| state::advance(conn, "fx", 1, &[]))
+        .expect("advance");
+    assert!(stamp < watermark);
+    let committed: i64 = schema::events::table
+        .filter(schema::events::received_at.lt(watermark))
+        .count()
+        .get_result(conn)
+        .expect("count");
+    assert_eq!(
+        committed, 1,
+        "the advance returned before a row stamped earlier committed"
+    );
+    holder.join().expect("holder");
 }
 
 // ---- the endpoint ----------------------------------------------------------
@@ -852,6 +1095,8 @@ backend_tests!(
     demo_experiments_have_results,
     aggregation_matches_hand_computed_fixtures,
     aggregation_agrees_with_in_memory_reference,
+    stored_values_track_direct_aggregation,
+    advance_waits_for_inflight_ingestion,
     results_endpoint_recommends,
     scheduler_snapshots_once_per_slot,
 );

@@ -149,10 +149,9 @@ pub async fn ingest(
     }
     let repeated = dedupe(&mut valid);
     let candidates = valid.len();
-    let received_at = now.naive_utc();
     let accepted = state
         .db
-        .run(move |conn| insert_batch(conn, &valid, received_at).map_err(DbError::from))
+        .run(move |conn| insert_batch(conn, &valid).map_err(DbError::from))
         .await
         .map_err(ApiError::internal)?;
     Ok(web::Json(IngestResult {

@@ -1,6 +1,7 @@
 //! Storage: diesel over SQLite (embedded default) or PostgreSQL, chosen by `DATABASE_URL`.
 
 mod connection;
+pub mod ingest_clock;
 mod migrate;
 mod pool;
 pub mod schema;

@@ -108,6 +108,7 @@ diesel::table! {
         unit_id -> Text,
         variant -> Text,
         first_seen -> Timestamp,
+        recorded_at -> Timestamp,
     }
 }
 

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::NewEvent;
 use crate::db::DbConnection;
+use crate::db::ingest_clock;
 use crate::db::schema::events;
 
 /// Rows per SQLite INSERT statement: 7 bind parameters each keeps a statement
@@ -59,24 +60,23 @@ struct EventRow<'a> {
 
 /// Stores `batch` in one transaction with multi-row inserts (array-bound on
 /// PostgreSQL), skipping events whose `event_id` is already stored, and returns
-/// how many were new. The events are committed when this returns.
-pub fn insert_batch(
-    conn: &mut DbConnection,
-    batch: &[NewEvent],
-    received_at: NaiveDateTime,
-) -> QueryResult<usize> {
+/// how many were new. `received_at` is the transaction's ingestion-clock stamp.
+/// The events are committed when this returns.
+pub fn insert_batch(conn: &mut DbConnection, batch: &[NewEvent]) -> QueryResult<usize> {
     if batch.is_empty() {
         return Ok(0);
     }
     match conn {
         DbConnection::Postgresql(pg) => pg.transaction(|pg| {
+            let received_at = ingest_clock::stamp_pg(pg)?;
             let mut inserted = 0;
             for chunk in batch.chunks(PG_ROWS_PER_STATEMENT) {
                 inserted += insert_pg(pg, chunk, received_at)?;
             }
             Ok(inserted)
         }),
-        DbConnection::Sqlite(lite) => lite.transaction(|lite| {
+        DbConnection::Sqlite(lite) => lite.immediate_transaction(|lite| {
+            let received_at = ingest_clock::stamp_sqlite();
             let rows: Vec<EventRow<'_>> = batch
                 .iter()
                 .map(|e| EventRow {

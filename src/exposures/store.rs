@@ -4,11 +4,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::schema::exposures;
-use crate::db::{DbConnection, DbError};
+use crate::db::{DbConnection, DbError, ingest_clock};
 
 /// One exposure to store.
-#[derive(Debug, Clone, PartialEq, Eq, Insertable)]
-#[diesel(table_name = exposures)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExposureRecord {
     /// Experiment key.
     pub experiment_key: String,
@@ -22,17 +21,44 @@ pub struct ExposureRecord {
     pub first_seen: NaiveDateTime,
 }
 
-/// Largest number of rows per INSERT statement (5 parameters each, well under
+#[derive(Insertable)]
+#[diesel(table_name = exposures)]
+struct ExposureRow<'a> {
+    experiment_key: &'a str,
+    phase: i32,
+    unit_id: &'a str,
+    variant: &'a str,
+    first_seen: NaiveDateTime,
+    recorded_at: NaiveDateTime,
+}
+
+fn rows(records: &[ExposureRecord], recorded_at: NaiveDateTime) -> Vec<ExposureRow<'_>> {
+    records
+        .iter()
+        .map(|r| ExposureRow {
+            experiment_key: &r.experiment_key,
+            phase: r.phase,
+            unit_id: &r.unit_id,
+            variant: &r.variant,
+            first_seen: r.first_seen,
+            recorded_at,
+        })
+        .collect()
+}
+
+/// Largest number of rows per INSERT statement (6 parameters each, well under
 /// both backends' parameter limits).
 const ROWS_PER_STATEMENT: usize = 1000;
 
 /// Inserts `records`, ignoring units already exposed to the same phase. One
-/// transaction, multi-row statements on the concrete backend.
+/// transaction, multi-row statements on the concrete backend; `recorded_at` is
+/// the transaction's ingestion-clock stamp.
 pub fn insert_batch(conn: &mut DbConnection, records: &[ExposureRecord]) -> Result<usize, DbError> {
     let mut inserted = 0;
     match conn {
         DbConnection::Postgresql(pg) => pg.transaction(|pg| {
-            for chunk in records.chunks(ROWS_PER_STATEMENT) {
+            let rows = rows(records, ingest_clock::stamp_pg(pg)?);
+            for chunk in rows.chunks(ROWS_PER_STATEMENT) {
                 inserted += diesel::insert_into(exposures::table)
                     .values(chunk)
                     .on_conflict_do_nothing()
@@ -40,8 +66,9 @@ pub fn insert_batch(conn: &mut DbConnection, records: &[ExposureRecord]) -> Resu
             }
             Ok::<_, diesel::result::Error>(())
         })?,
-        DbConnection::Sqlite(sqlite) => sqlite.transaction(|sqlite| {
-            for chunk in records.chunks(ROWS_PER_STATEMENT) {
+        DbConnection::Sqlite(sqlite) => sqlite.immediate_transaction(|sqlite| {
+            let rows = rows(records, ingest_clock::stamp_sqlite());
+            for chunk in rows.chunks(ROWS_PER_STATEMENT) {
                 inserted += diesel::insert_or_ignore_into(exposures::table)
                     .values(chunk)
                     .execute(sqlite)?;

@@ -7,7 +7,8 @@ use diesel::sql_types::{BigInt, Double, Integer, Nullable, Text, Timestamp};
 use diesel::sqlite::Sqlite;
 use serde::{Deserialize, Serialize};
 
-use super::sql::{Dialect, MetricQuery, Param, Query, metric_query};
+use super::sql::{MetricQuery, Param, Query, metric_query, state_sums_query};
+use super::state::dialect;
 use crate::db::DbConnection;
 
 /// Per-arm sums of per-unit values: `x` is the metric value (ratio numerator),
@@ -68,18 +69,59 @@ pub struct ArmSums {
 /// units are absent). PostgreSQL gets a larger `work_mem` for the per-unit
 /// aggregation, scoped to a transaction.
 pub fn arm_sums(conn: &mut DbConnection, q: &MetricQuery<'_>) -> QueryResult<Vec<ArmSums>> {
+    let query = metric_query(dialect(conn), q);
+    conn.transaction(|conn| {
+        more_work_mem(conn)?;
+        load(conn, &query)
+    })
+}
+
+/// `q`'s per-variant sums from the stored per-unit values of `metric_key`,
+/// which must be as of `q.as_of` (see [`super::state::advance`]).
+pub fn stored_arm_sums(
+    conn: &mut DbConnection,
+    q: &MetricQuery<'_>,
+    metric_key: &str,
+) -> QueryResult<Vec<ArmSums>> {
+    let query = state_sums_query(dialect(conn), q, metric_key);
+    load(conn, &query)
+}
+
+/// Gives PostgreSQL's per-unit aggregations and sorts room in memory for the
+/// rest of the current transaction (no-op on SQLite).
+pub fn more_work_mem(conn: &mut DbConnection) -> QueryResult<()> {
+    if let DbConnection::Postgresql(pg) = conn {
+        diesel::sql_query("SET LOCAL work_mem = '256MB'").execute(pg)?;
+    }
+    Ok(())
+}
+
+/// Turns PostgreSQL's JIT compilation off for the rest of the current
+/// transaction: the incremental statements are short scans and lookups, for
+/// which compiling costs more (up to ~70 ms per statement) than it saves.
+pub fn no_jit(conn: &mut DbConnection) -> QueryResult<()> {
+    if let DbConnection::Postgresql(pg) = conn {
+        diesel::sql_query("SET LOCAL jit = off").execute(pg)?;
+    }
+    Ok(())
+}
+
+/// Runs `query` on `conn`'s backend.
+pub fn execute(conn: &mut DbConnection, query: &Query) -> QueryResult<usize> {
     match conn {
-        DbConnection::Postgresql(pg) => {
-            let query = metric_query(Dialect::Postgres, q);
-            pg.transaction(|pg| {
-                diesel::sql_query("SET LOCAL work_mem = '256MB'").execute(pg)?;
-                bind_all::<Pg>(&query).load(pg)
-            })
-        }
-        DbConnection::Sqlite(sqlite) => {
-            let query = metric_query(Dialect::Sqlite, q);
-            bind_all::<Sqlite>(&query).load(sqlite)
-        }
+        DbConnection::Postgresql(pg) => bind_all::<Pg>(query).execute(pg),
+        DbConnection::Sqlite(sqlite) => bind_all::<Sqlite>(query).execute(sqlite),
+    }
+}
+
+/// Runs `query` on `conn`'s backend and reads its rows.
+pub fn load<T>(conn: &mut DbConnection, query: &Query) -> QueryResult<Vec<T>>
+where
+    T: QueryableByName<Pg> + QueryableByName<Sqlite> + 'static,
+{
+    match conn {
+        DbConnection::Postgresql(pg) => bind_all::<Pg>(query).load(pg),
+        DbConnection::Sqlite(sqlite) => bind_all::<Sqlite>(query).load(sqlite),
     }
 }
 

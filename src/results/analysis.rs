@@ -12,9 +12,10 @@ use verdict_stats::{
     MetricType, PowerBaseline, SrmResult,
 };
 
-use super::aggregate::{ArmSums, arm_sums};
+use super::aggregate::{ArmSums, arm_sums, more_work_mem, no_jit, stored_arm_sums};
 use super::recommend::{ArmSignal, PrimaryOutcome, Recommendation, Signals, recommend};
 use super::sql::MetricQuery;
+use super::state::{self, StateMetric};
 use crate::db::DbConnection;
 use crate::db::schema::exposures;
 use crate::domain_error::DomainError;
@@ -225,17 +226,68 @@ pub struct ExperimentResults {
     pub recommendation: Recommendation,
 }
 
-/// Computes the results of experiment `key` from data up to `as_of`.
+/// Computes the results of experiment `key` straight from the exposures and
+/// events dated up to `as_of`.
 pub fn compute(
     conn: &mut DbConnection,
     key: &str,
     as_of: NaiveDateTime,
 ) -> Result<ExperimentResults, ResultsError> {
+    compute_from(conn, key, Source::Events(as_of))
+}
+
+/// Computes the results of experiment `key` as of now: advances its stored
+/// per-unit values to a fresh ingestion watermark (recomputing only the units
+/// that changed since the last advance) and sums them. The watermark is the
+/// results' `as_of`; they count what was ingested before it, which at that
+/// moment is everything dated up to it.
+pub fn compute_current(
+    conn: &mut DbConnection,
+    key: &str,
+) -> Result<ExperimentResults, ResultsError> {
+    conn.transaction(|conn| compute_from(conn, key, Source::Stored))
+}
+
+/// Brings the stored per-unit values of `key`'s current phase up to date
+/// without computing results (keeps later computations incremental).
+pub fn advance_stored(conn: &mut DbConnection, key: &str) -> Result<(), ResultsError> {
+    conn.transaction(|conn| {
+        more_work_mem(conn)?;
+        no_jit(conn)?;
+        let (exp, phase) = current_phase(conn, key)?;
+        let metrics = resolve_metrics(conn, &exp)?;
+        advance(conn, &exp, &phase, &metrics)?;
+        Ok(())
+    })
+}
+
+/// Where per-arm sums come from.
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    /// Exposures and events dated up to this cut-off.
+    Events(NaiveDateTime),
+    /// The stored per-unit values, first advanced to a fresh watermark.
+    Stored,
+}
+
+fn current_phase(conn: &mut DbConnection, key: &str) -> Result<(Experiment, Phase), ResultsError> {
     let exp = experiments::get(conn, key)?;
     let phase = experiments::phases(conn, key)?
         .into_iter()
         .find(|p| p.number == exp.current_phase)
         .ok_or_else(|| ResultsError::NotLaunched(key.to_owned()))?;
+    Ok((exp, phase))
+}
+
+/// A metric of the experiment with its role, or (as its result) why it cannot
+/// be found.
+type RoleMetric = (MetricRole, Result<Metric, MetricResult>);
+
+/// The experiment's metrics (primary, secondary, guardrail-only; each once).
+fn resolve_metrics(
+    conn: &mut DbConnection,
+    exp: &Experiment,
+) -> Result<Vec<RoleMetric>, ResultsError> {
     let def = &exp.definition;
     let mut roles: Vec<(String, MetricRole)> = Vec::new();
     let mut add = |m: &str, role| {
@@ -252,34 +304,87 @@ pub fn compute(
     for g in &def.guardrails {
         add(&g.metric, MetricRole::Guardrail);
     }
-
-    let arms = exposure_counts(conn, &exp, &phase, as_of)?;
-    let srm = srm_check(&arms);
-    let pre_period_secs = def
-        .analysis
-        .cuped
-        .then(|| f64::from(def.analysis.cuped_pre_period_days) * 86_400.0);
-    let mut data: BTreeMap<String, (Metric, Vec<ArmData>, MetricSpec)> = BTreeMap::new();
-    let mut metrics = Vec::new();
-    for (metric_key, role) in &roles {
-        let metric = match metrics_catalog::get(conn, metric_key) {
-            Ok(m) => m,
+    let mut out = Vec::with_capacity(roles.len());
+    for (metric_key, role) in roles {
+        match metrics_catalog::get(conn, &metric_key) {
+            Ok(m) => out.push((role, Ok(m))),
             Err(DomainError::NotFound(msg)) => {
-                metrics.push(missing_metric(metric_key, *role, msg));
-                continue;
+                out.push((role, Err(missing_metric(&metric_key, role, msg))));
             }
             Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(out)
+}
+
+/// The CUPED pre-period for `metric` in `exp`, if it gets one.
+fn pre_period_secs(exp: &Experiment, metric: &Metric) -> Option<f64> {
+    let analysis = &exp.definition.analysis;
+    (analysis.cuped && supports_cuped(&metric.definition))
+        .then(|| f64::from(analysis.cuped_pre_period_days) * 86_400.0)
+}
+
+/// Advances the phase's stored values for `metrics`; returns the watermark.
+fn advance(
+    conn: &mut DbConnection,
+    exp: &Experiment,
+    phase: &Phase,
+    metrics: &[RoleMetric],
+) -> Result<NaiveDateTime, ResultsError> {
+    let stored: Vec<StateMetric<'_>> = metrics
+        .iter()
+        .filter_map(|(_, m)| m.as_ref().ok())
+        .map(|m| StateMetric {
+            key: &m.key,
+            definition: &m.definition,
+            pre_period_secs: pre_period_secs(exp, m),
+        })
+        .collect();
+    Ok(state::advance(conn, &exp.key, phase.number, &stored)?)
+}
+
+fn compute_from(
+    conn: &mut DbConnection,
+    key: &str,
+    source: Source,
+) -> Result<ExperimentResults, ResultsError> {
+    let (exp, phase) = current_phase(conn, key)?;
+    let def = &exp.definition;
+    let resolved = resolve_metrics(conn, &exp)?;
+    let (as_of, stamped_before) = match source {
+        Source::Events(as_of) => (as_of, None),
+        Source::Stored => {
+            more_work_mem(conn)?;
+            no_jit(conn)?;
+            let watermark = advance(conn, &exp, &phase, &resolved)?;
+            (watermark, Some(watermark))
+        }
+    };
+    let arms = exposure_counts(conn, &exp, &phase, as_of, stamped_before)?;
+    let srm = srm_check(&arms);
+    let mut data: BTreeMap<String, (Metric, Vec<ArmData>, MetricSpec)> = BTreeMap::new();
+    let mut metrics = Vec::new();
+    for (role, metric) in resolved {
+        let metric = match metric {
+            Ok(m) => m,
+            Err(missing) => {
+                metrics.push(missing);
+                continue;
+            }
         };
-        let cuped = pre_period_secs.is_some() && supports_cuped(&metric.definition);
+        let pre_period_secs = pre_period_secs(&exp, &metric);
         let query = MetricQuery {
             experiment: key,
             phase: phase.number,
             metric: &metric.definition,
             as_of,
-            pre_period_secs: pre_period_secs.filter(|_| cuped),
+            pre_period_secs,
         };
-        let sums = arm_sums(conn, &query)?;
-        let spec = metric_spec(&metric, cuped);
+        let sums = match source {
+            Source::Events(_) => arm_sums(conn, &query)?,
+            Source::Stored => stored_arm_sums(conn, &query, &metric.key)?,
+        };
+        let spec = metric_spec(&metric, pre_period_secs.is_some());
         let arm_data: Vec<ArmData> = arms
             .iter()
             .map(|a| {
@@ -287,9 +392,9 @@ pub fn compute(
                 arm_data(&a.variant, s, &spec)
             })
             .collect();
-        let result = analyse_metric(&exp, &metric, *role, &spec, &arm_data);
+        let result = analyse_metric(&exp, &metric, role, &spec, &arm_data);
         metrics.push(result);
-        data.insert(metric_key.clone(), (metric, arm_data, spec));
+        data.insert(metric.key.clone(), (metric, arm_data, spec));
     }
     let metric_correction = MetricCorrection::default();
     apply_metric_correction(
@@ -340,20 +445,31 @@ fn missing_metric(key: &str, role: MetricRole, msg: String) -> MetricResult {
     }
 }
 
-/// Exposed units per arm of the phase up to `as_of`, in the phase's arm order.
+/// Exposed units per arm of the phase up to `as_of` (and, for stored values,
+/// stamped before their watermark), in the phase's arm order.
 fn exposure_counts(
     conn: &mut DbConnection,
     exp: &Experiment,
     phase: &Phase,
     as_of: NaiveDateTime,
+    stamped_before: Option<NaiveDateTime>,
 ) -> QueryResult<Vec<ArmExposure>> {
-    let counts: Vec<(String, i64)> = exposures::table
+    let exposed = exposures::table
         .filter(exposures::experiment_key.eq(&exp.key))
         .filter(exposures::phase.eq(i32::try_from(phase.number).unwrap_or(i32::MAX)))
-        .filter(exposures::first_seen.le(as_of))
-        .group_by(exposures::variant)
-        .select((exposures::variant, diesel::dsl::count_star()))
-        .load(conn)?;
+        .filter(exposures::first_seen.le(as_of));
+    let per_variant = (exposures::variant, diesel::dsl::count_star());
+    let counts: Vec<(String, i64)> = match stamped_before {
+        Some(watermark) => exposed
+            .filter(exposures::recorded_at.lt(watermark))
+            .group_by(exposures::variant)
+            .select(per_variant)
+            .load(conn)?,
+        None => exposed
+            .group_by(exposures::variant)
+            .select(per_variant)
+            .load(conn)?,
+    };
     Ok(phase
         .arms
         .iter()

@@ -7,15 +7,16 @@ mod analysis;
 mod recommend;
 mod snapshot;
 pub mod sql;
+pub mod state;
 
-pub use aggregate::{ArmSums, arm_sums};
+pub use aggregate::{ArmSums, arm_sums, stored_arm_sums};
 pub use analysis::{
     ArmExposure, ArmValue, ExperimentResults, GuardrailOutcome, MetricComparison, MetricCorrection,
     MetricResult, MetricRole, PLANNED_POWER, ResultsError, SampleForecast, SrmCheck,
-    apply_metric_correction, compute,
+    advance_stored, apply_metric_correction, compute, compute_current,
 };
 pub use recommend::{Action, ArmSignal, PrimaryOutcome, Recommendation, Signals, recommend};
 pub use snapshot::{
-    PassReport, Snapshot, SnapshotSource, latest, refresh, run_scheduler, scheduled_pass,
-    slot_start,
+    PassReport, Snapshot, SnapshotSource, advance_running, latest, refresh, run_advancer,
+    run_scheduler, scheduled_pass, slot_start,
 };

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use verdict_stats::GuardrailVerdict;
 
-use super::analysis::{ExperimentResults, ResultsError, compute};
+use super::analysis::{ExperimentResults, ResultsError, advance_stored, compute, compute_current};
 use crate::db::schema::result_snapshots as rs;
 use crate::db::{Db, DbConnection, DbError};
 use crate::domain_error::DomainError;
@@ -93,22 +93,22 @@ pub fn latest(
     }
 }
 
-/// Computes `key`'s results from data up to `now` (to the microsecond, as
-/// stored) and stores them as a manual snapshot.
+/// Computes `key`'s current results incrementally (see [`compute_current`])
+/// and stores them as a manual snapshot computed at `now`.
 pub fn refresh(
     conn: &mut DbConnection,
     key: &str,
     now: NaiveDateTime,
 ) -> Result<Snapshot, ResultsError> {
     let now = now.trunc_subsecs(6);
-    let results = compute(conn, key, now)?;
+    let results = compute_current(conn, key)?;
     let body = serde_json::to_string(&results).map_err(corrupt)?;
     diesel::insert_into(rs::table)
         .values((
             rs::experiment_key.eq(key),
             rs::phase.eq(phase_i32(results.phase)),
             rs::source.eq(SnapshotSource::Manual.as_str()),
-            rs::as_of.eq(now),
+            rs::as_of.eq(results.as_of),
             rs::computed_at.eq(now),
             rs::body.eq(Some(body)),
         ))
@@ -257,6 +257,41 @@ fn notify(conn: &mut DbConnection, r: &ExperimentResults) -> Result<(), ResultsE
         )?;
     }
     Ok(())
+}
+
+/// Advances the stored per-unit values of every running experiment (see
+/// [`advance_stored`]), so that on-request results only catch up on the last
+/// few moments; returns the experiments whose advance failed, with the error.
+pub fn advance_running(conn: &mut DbConnection) -> Result<Vec<(String, String)>, ResultsError> {
+    let running = experiments::list(
+        conn,
+        &ListFilter {
+            status: Some(Status::Running),
+            ..ListFilter::default()
+        },
+    )?;
+    Ok(running
+        .into_iter()
+        .filter_map(|exp| {
+            advance_stored(conn, &exp.key)
+                .err()
+                .map(|e| (exp.key, e.to_string()))
+        })
+        .collect())
+}
+
+/// Runs [`advance_running`] every `every`, forever (abort the task to stop).
+pub async fn run_advancer(db: Db, every: std::time::Duration) {
+    loop {
+        match db.run(advance_running).await {
+            Ok(failed) if !failed.is_empty() => {
+                tracing::warn!(?failed, "advancing stored results failed");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "advancing stored results failed"),
+        }
+        tokio::time::sleep(every).await;
+    }
 }
 
 /// Runs [`scheduled_pass`] now and then at every slot boundary of `interval`,

@@ -1,11 +1,15 @@
 //! Per-backend SQL that turns exposures and events into per-arm sufficient
-//! statistics of one metric, entirely in the database.
+//! statistics of one metric, entirely in the database: either straight from
+//! the raw rows, or through stored per-unit values (`metric_unit_values`) that
+//! are kept current by recomputing only the units affected since the last
+//! watermark.
 //!
 //! Placeholders are numbered (`$n`, `?n`), so text order need not follow bind
 //! order. Shape of every query: `u` = the phase's exposed units (first exposure
 //! up to the cut-off), `e` = those units left-joined with their events (each
 //! row's offset `dt` from first exposure computed once), `pu` = one row per unit
-//! with its post-exposure value `x` (and ratio denominator `d`, CUPED pre-period values `xp`/`dp`), optionally
+//! with its post-exposure value `x` (and ratio denominator `d`, CUPED
+//! pre-period values `xp`/`dp`), optionally
 //! `pw` = the same with `x` capped at a percentile, then one row per variant
 //! with `n` and the sums, squares and cross products the stats engine needs.
 //! User-supplied values (keys, event names, property names and operands) are
@@ -113,6 +117,17 @@ impl Builder {
             Dialect::Postgres => format!("{col} <= {p}"),
             Dialect::Sqlite => format!("{} <= 0", sqlite_ms(col, &p)),
         }
+    }
+
+    /// `<col> < at` for an ingestion stamp (on SQLite stored as text in the
+    /// bound parameter's format, so compared as is).
+    fn stamped_before(&mut self, col: &str, at: NaiveDateTime) -> String {
+        format!("{col} < {}", self.bind(Param::Timestamp(at)))
+    }
+
+    /// `<col> >= at` for an ingestion stamp.
+    fn stamped_from(&mut self, col: &str, at: NaiveDateTime) -> String {
+        format!("{col} >= {}", self.bind(Param::Timestamp(at)))
     }
 
     /// Exposures of the phase whose window of `secs` after first exposure has
@@ -291,25 +306,289 @@ enum Missing {
     Excluded,
 }
 
-/// The SQL for `q` on `dialect`.
+/// Rows of the stored per-unit values (`metric_unit_values`) to (re)compute:
+/// the metric's units as of the watermark `MetricQuery::as_of`, counting only
+/// rows stamped before it (see [`crate::db::ingest_clock`]).
+#[derive(Debug, Clone, Copy)]
+pub struct StateRows<'a> {
+    /// The metric's key in the experiment.
+    pub metric_key: &'a str,
+    /// Only the units whose value may have changed since this earlier
+    /// watermark (`None`: every unit).
+    pub since: Option<NaiveDateTime>,
+}
+
+/// The SQL for `q` on `dialect`: per-arm sums straight from exposures and events.
 pub fn metric_query(dialect: Dialect, q: &MetricQuery<'_>) -> Query {
     let mut b = Builder {
         dialect,
         params: Vec::new(),
     };
+    let mut ctes = vec![units_cte(&mut b, q, None)];
+    ctes.extend(per_unit_ctes(&mut b, q, None));
+    let (missing, cap) = shape(q.metric);
+    let cap = cap.map(|percentile| percentile_of_pu(&mut b, percentile, missing));
+    let sql = arm_sums_select(ctes, missing, cap);
+    Query {
+        sql,
+        params: b.params,
+    }
+}
+
+/// Replaces nothing, inserts `rows`' per-unit values: run [`delete_state_rows`]
+/// with the same arguments first.
+pub fn insert_state_rows(dialect: Dialect, q: &MetricQuery<'_>, rows: StateRows<'_>) -> Query {
+    let mut b = Builder {
+        dialect,
+        params: Vec::new(),
+    };
+    let mut ctes = vec![units_cte(&mut b, q, Some(rows))];
+    ctes.extend(per_unit_ctes(&mut b, q, Some(rows)));
     let key = b.bind(Param::Text(q.experiment.to_owned()));
-    let phase = b.bind(Param::Int(i32::try_from(q.phase).unwrap_or(i32::MAX)));
-    let exposed_by = b.not_after("first_seen", q.as_of);
-    let mut unit_filter = format!("experiment_key = {key} AND phase = {phase} AND {exposed_by}");
+    let phase = b.bind(phase_param(q.phase));
+    let metric = b.bind(Param::Text(rows.metric_key.to_owned()));
+    let sql = format!(
+        "WITH {} INSERT INTO metric_unit_values \
+         (experiment_key, phase, metric_key, unit_id, variant, first_seen, x, d, xp, dp) \
+         SELECT {key}, {phase}, {metric}, unit_id, variant, first_seen, x, d, xp, dp FROM pu",
+        ctes.join(", ")
+    );
+    Query {
+        sql,
+        params: b.params,
+    }
+}
+
+/// Deletes the stored values of `rows`' units (all the metric's units when
+/// `rows.since` is `None`).
+pub fn delete_state_rows(dialect: Dialect, q: &MetricQuery<'_>, rows: StateRows<'_>) -> Query {
+    let mut b = Builder {
+        dialect,
+        params: Vec::new(),
+    };
+    let key = b.bind(Param::Text(q.experiment.to_owned()));
+    let phase = b.bind(phase_param(q.phase));
+    let metric = b.bind(Param::Text(rows.metric_key.to_owned()));
+    let mut sql = format!(
+        "DELETE FROM metric_unit_values WHERE experiment_key = {key} AND phase = {phase} \
+         AND metric_key = {metric}"
+    );
+    if let Some(since) = rows.since {
+        let affected = affected_units(&mut b, q, since);
+        sql.push_str(&format!(" AND unit_id IN ({affected})"));
+    }
+    Query {
+        sql,
+        params: b.params,
+    }
+}
+
+/// Per-arm sums of `q`'s metric from its stored per-unit values (which must be
+/// as of `q.as_of`): the kept sums of an additive metric, else a scan.
+pub fn state_sums_query(dialect: Dialect, q: &MetricQuery<'_>, metric_key: &str) -> Query {
+    let mut b = Builder {
+        dialect,
+        params: Vec::new(),
+    };
+    let key = b.bind(Param::Text(q.experiment.to_owned()));
+    let phase = b.bind(phase_param(q.phase));
+    let metric = b.bind(Param::Text(metric_key.to_owned()));
+    let mut filter =
+        format!("experiment_key = {key} AND phase = {phase} AND metric_key = {metric}");
+    if sums_are_additive(q.metric) {
+        let columns: Vec<&str> = SUMS.iter().map(|(name, _)| *name).collect();
+        let sql = format!(
+            "SELECT variant, n, {} FROM metric_arm_sums WHERE {filter} AND n > 0 ORDER BY variant",
+            columns.join(", ")
+        );
+        return Query {
+            sql,
+            params: b.params,
+        };
+    }
     if let MetricDefinition::Retention { to_day, .. } = q.metric {
         let ended = b.window_ended(f64::from(*to_day) * DAY, q.as_of);
-        unit_filter.push_str(&format!(" AND {ended}"));
+        filter.push_str(&format!(" AND {ended}"));
     }
-    let units =
-        format!("u AS (SELECT unit_id, variant, first_seen FROM exposures WHERE {unit_filter})");
+    let (missing, cap) = shape(q.metric);
+    let cap = cap.map(|percentile| percentile_of_stored(&mut b, percentile, &filter));
+    let pu = format!("pu AS (SELECT variant, x, d, xp, dp FROM metric_unit_values WHERE {filter})");
+    let sql = arm_sums_select(vec![pu], missing, cap);
+    Query {
+        sql,
+        params: b.params,
+    }
+}
+
+/// Whether a metric's per-arm sums are plain sums of its stored per-unit
+/// values (so they can be kept in `metric_arm_sums` and adjusted by the changed
+/// units): not when a percentile cap, which moves with every unit, applies, nor
+/// for retention, whose units count only once their window has ended.
+pub fn sums_are_additive(metric: &MetricDefinition) -> bool {
+    shape(metric).1.is_none() && !matches!(metric, MetricDefinition::Retention { .. })
+}
+
+/// Which way [`arm_sums_delta`] adjusts the stored per-arm sums.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Adjust {
+    /// Take the units' current stored values out (before they are replaced).
+    Remove,
+    /// Put the units' stored values in.
+    Add,
+}
+
+/// Adjusts `metric_arm_sums` of an additive metric by the stored values of
+/// `rows`' units (all units when `rows.since` is `None`), creating missing arm
+/// rows. Sums of no values count as 0, as the analysis reads them.
+pub fn arm_sums_delta(
+    dialect: Dialect,
+    q: &MetricQuery<'_>,
+    rows: StateRows<'_>,
+    adjust: Adjust,
+) -> Query {
+    let mut b = Builder {
+        dialect,
+        params: Vec::new(),
+    };
+    let key = b.bind(Param::Text(q.experiment.to_owned()));
+    let phase = b.bind(phase_param(q.phase));
+    let metric = b.bind(Param::Text(rows.metric_key.to_owned()));
+    let mut filter =
+        format!("experiment_key = {key} AND phase = {phase} AND metric_key = {metric}");
+    if shape(q.metric).0 == Missing::Excluded {
+        filter.push_str(" AND x IS NOT NULL");
+    }
+    if let Some(since) = rows.since {
+        let affected = affected_units(&mut b, q, since);
+        filter.push_str(&format!(" AND unit_id IN ({affected})"));
+    }
+    let sign = match adjust {
+        Adjust::Remove => "-",
+        Adjust::Add => "",
+    };
+    let sums: Vec<String> = SUMS
+        .iter()
+        .map(|(_, expr)| format!("{sign}COALESCE(SUM({expr}), 0)"))
+        .collect();
+    let columns: Vec<&str> = SUMS.iter().map(|(name, _)| *name).collect();
+    let updates: Vec<String> = std::iter::once("n")
+        .chain(columns.iter().copied())
+        .map(|c| format!("{c} = metric_arm_sums.{c} + excluded.{c}"))
+        .collect();
+    let sql = format!(
+        "INSERT INTO metric_arm_sums (experiment_key, phase, metric_key, variant, n, {}) \
+         SELECT {key}, {phase}, {metric}, variant, {sign}COUNT(*), {} \
+         FROM metric_unit_values WHERE {filter} GROUP BY variant \
+         ON CONFLICT (experiment_key, phase, metric_key, variant) DO UPDATE SET {}",
+        columns.join(", "),
+        sums.join(", "),
+        updates.join(", ")
+    );
+    Query {
+        sql,
+        params: b.params,
+    }
+}
+
+/// The per-arm sums the stats engine needs: column name and the per-unit
+/// expression summed.
+const SUMS: [(&str, &str); 14] = [
+    ("s_x", "x"),
+    ("s_xx", "x * x"),
+    ("s_d", "d"),
+    ("s_dd", "d * d"),
+    ("s_xd", "x * d"),
+    ("s_p", "xp"),
+    ("s_pp", "xp * xp"),
+    ("s_xp", "x * xp"),
+    ("s_q", "dp"),
+    ("s_qq", "dp * dp"),
+    ("s_pq", "xp * dp"),
+    ("s_xq", "x * dp"),
+    ("s_dp", "d * xp"),
+    ("s_dq", "d * dp"),
+];
+
+fn phase_param(phase: u32) -> Param {
+    Param::Int(i32::try_from(phase).unwrap_or(i32::MAX))
+}
+
+/// `u`: the phase's units exposed by the cut-off. Directly from events, a
+/// retention metric counts only units whose window has ended; stored values
+/// keep every unit (the window is checked when they are summed) and count only
+/// exposures stamped before the watermark, optionally only affected units.
+fn units_cte(b: &mut Builder, q: &MetricQuery<'_>, rows: Option<StateRows<'_>>) -> String {
+    let key = b.bind(Param::Text(q.experiment.to_owned()));
+    let phase = b.bind(phase_param(q.phase));
+    let exposed_by = b.not_after("first_seen", q.as_of);
+    let mut filter = format!("experiment_key = {key} AND phase = {phase} AND {exposed_by}");
+    match rows {
+        None => {
+            if let MetricDefinition::Retention { to_day, .. } = q.metric {
+                let ended = b.window_ended(f64::from(*to_day) * DAY, q.as_of);
+                filter.push_str(&format!(" AND {ended}"));
+            }
+        }
+        Some(rows) => {
+            let stamped = b.stamped_before("recorded_at", q.as_of);
+            filter.push_str(&format!(" AND {stamped}"));
+            if let Some(since) = rows.since {
+                let affected = affected_units(b, q, since);
+                filter.push_str(&format!(" AND unit_id IN ({affected})"));
+            }
+        }
+    }
+    format!("u AS (SELECT unit_id, variant, first_seen FROM exposures WHERE {filter})")
+}
+
+/// Units whose stored value may differ between watermarks `since` and
+/// `q.as_of`: exposures stamped in between (an exposure is stamped no earlier
+/// than its `first_seen`), and units with one of the metric's events that is
+/// counted at `q.as_of` but was not at `since` (stamped in between, or stamped
+/// before but dated in between).
+fn affected_units(b: &mut Builder, q: &MetricQuery<'_>, since: NaiveDateTime) -> String {
+    let key = b.bind(Param::Text(q.experiment.to_owned()));
+    let phase = b.bind(phase_param(q.phase));
+    let from = b.stamped_from("recorded_at", since);
+    let to = b.stamped_before("recorded_at", q.as_of);
+    let exposed = format!(
+        "SELECT unit_id FROM exposures WHERE experiment_key = {key} AND phase = {phase} \
+         AND {from} AND {to}"
+    );
+    let names: Vec<String> = dedup(q.metric.event_names())
+        .into_iter()
+        .map(|n| b.bind(Param::Text(n.to_owned())))
+        .collect();
+    let new_from = b.stamped_from("received_at", since);
+    let new_to = b.stamped_before("received_at", q.as_of);
+    let new_due = b.not_after("ts", q.as_of);
+    let old = b.stamped_before("received_at", since);
+    let old_not_due = b.not_after("ts", since);
+    let old_due = b.not_after("ts", q.as_of);
+    format!(
+        "{exposed} UNION SELECT unit_id FROM events WHERE name IN ({}) \
+         AND (({new_from} AND {new_to} AND {new_due}) OR ({old} AND NOT ({old_not_due}) AND {old_due}))",
+        names.join(", ")
+    )
+}
+
+/// The CTEs after `u` that end in `pu`: one row per unit with its values `x`,
+/// `d`, `xp`, `dp` (plus `unit_id` and `first_seen` for stored values, which
+/// also count only events stamped before the watermark).
+fn per_unit_ctes(b: &mut Builder, q: &MetricQuery<'_>, rows: Option<StateRows<'_>>) -> Vec<String> {
+    let stored = rows.is_some();
     if let MetricDefinition::Nps { event } = q.metric {
-        return nps_query(b, units, event, q);
+        return nps_ctes(b, event, q, stored);
     }
+    let (ids, group_ids, stamped) = if stored {
+        (
+            "e.unit_id AS unit_id, e.first_seen AS first_seen, ",
+            ", e.first_seen",
+            format!(" AND {}", b.stamped_before("ev.received_at", q.as_of)),
+        )
+    } else {
+        ("", "", String::new())
+    };
 
     // Which events to join: the metric's names, from the pre-period start (or
     // exposure) to the cut-off.
@@ -320,49 +599,94 @@ pub fn metric_query(dialect: Dialect, q: &MetricQuery<'_>) -> Query {
     let lower = b.event_vs_exposure("ev", ">=", -q.pre_period_secs.unwrap_or(0.0));
     let upper = b.not_after("ev.ts", q.as_of);
     let joined = format!(
-        "SELECT u.unit_id AS unit_id, u.variant AS variant, ev.name AS name, ev.value AS value, \
-         ev.properties AS properties, {} AS dt FROM u LEFT JOIN events ev ON ev.unit_id = u.unit_id \
-         AND ev.name IN ({}) AND {lower} AND {upper}",
+        "SELECT u.unit_id AS unit_id, u.variant AS variant, u.first_seen AS first_seen, \
+         ev.name AS name, ev.value AS value, ev.properties AS properties, {} AS dt \
+         FROM u LEFT JOIN events ev ON ev.unit_id = u.unit_id \
+         AND ev.name IN ({}) AND {lower} AND {upper}{stamped}",
         b.offset_expr(),
         names.join(", ")
     );
-
-    let (cols, missing, cap) = unit_columns(&mut b, q);
-    let per_unit = format!(
-        "pu AS (SELECT e.variant AS variant, {} AS x, {} AS d, {} AS xp, {} AS dp \
-         FROM ({joined}) e GROUP BY e.unit_id, e.variant)",
+    let cols = unit_columns(b, q);
+    vec![format!(
+        "pu AS (SELECT {ids}e.variant AS variant, {} AS x, {} AS d, {} AS xp, {} AS dp \
+         FROM ({joined}) e GROUP BY e.unit_id, e.variant{group_ids})",
         double(&cols.x),
         double(&cols.d),
         double(&cols.xp),
         double(&cols.dp),
-    );
-    let present = if missing == Missing::Excluded {
+    )]
+}
+
+/// How a metric's per-unit values are summed: whether units without a value
+/// are left out, and the winsorization percentile.
+fn shape(metric: &MetricDefinition) -> (Missing, Option<f64>) {
+    match metric {
+        MetricDefinition::Sum {
+            winsorize_percentile,
+            ..
+        } => (Missing::Zero, *winsorize_percentile),
+        MetricDefinition::Mean {
+            winsorize_percentile,
+            ..
+        } => (Missing::Excluded, *winsorize_percentile),
+        _ => (Missing::Zero, None),
+    }
+}
+
+/// `cap`: the `percentile` (0–100) of `pu`'s `x`, as `percentile_disc`.
+fn percentile_of_pu(b: &mut Builder, percentile: f64, missing: Missing) -> String {
+    let present = present(missing);
+    let p = b.bind(Param::Double(percentile / 100.0));
+    match b.dialect {
+        // Materialized: computed once, never re-run per joined row.
+        Dialect::Postgres => format!(
+            "cap AS MATERIALIZED (SELECT percentile_disc({p}) WITHIN GROUP (ORDER BY x) AS c \
+             FROM pu{present})"
+        ),
+        // percentile_disc: the smallest value whose cumulative share reaches p.
+        Dialect::Sqlite => format!(
+            "cap AS (SELECT x AS c FROM pu{present} ORDER BY x LIMIT 1 OFFSET \
+             (SELECT MAX(CAST(k AS INTEGER) + (k > CAST(k AS INTEGER)) - 1, 0) \
+              FROM (SELECT {p} * COUNT(*) AS k FROM pu{present})))"
+        ),
+    }
+}
+
+/// `cap`: the `percentile` (0–100) of the stored values matching `filter`, as
+/// `percentile_disc` (the value at ascending position i = ⌈p·n⌉, at least 1),
+/// read from the top through the `x` index: position n − i from the largest,
+/// so a high percentile costs a walk over the tail only.
+fn percentile_of_stored(b: &mut Builder, percentile: f64, filter: &str) -> String {
+    let p = b.bind(Param::Double(percentile / 100.0));
+    let (materialized, greatest, ceil_k) = match b.dialect {
+        Dialect::Postgres => ("MATERIALIZED ", "GREATEST", "CAST(CEIL(k) AS BIGINT)"),
+        Dialect::Sqlite => ("", "MAX", "(CAST(k AS INTEGER) + (k > CAST(k AS INTEGER)))"),
+    };
+    format!(
+        "cap AS {materialized}(SELECT x AS c FROM metric_unit_values \
+         WHERE {filter} AND x IS NOT NULL ORDER BY x DESC LIMIT 1 OFFSET \
+         (SELECT {greatest}(n - {greatest}({ceil_k}, 1), 0) \
+          FROM (SELECT COUNT(*) AS n, {p} * COUNT(*) AS k FROM metric_unit_values \
+                WHERE {filter} AND x IS NOT NULL) AS counted))"
+    )
+}
+
+fn present(missing: Missing) -> &'static str {
+    if missing == Missing::Excluded {
         " WHERE x IS NOT NULL"
     } else {
         ""
-    };
-    let mut ctes = vec![units, per_unit];
+    }
+}
+
+/// The final statement over `ctes` (ending in `pu`): optionally caps `x` at
+/// `cap`'s `c`, then one row per variant with `n` and the sums, squares and
+/// cross products the stats engine needs.
+fn arm_sums_select(mut ctes: Vec<String>, missing: Missing, cap: Option<String>) -> String {
+    let present = present(missing);
     let source = match cap {
-        Some(percentile) => {
-            let cap_cte = match dialect {
-                Dialect::Postgres => {
-                    let p = b.bind(Param::Double(percentile / 100.0));
-                    format!(
-                        "cap AS (SELECT percentile_disc({p}) WITHIN GROUP (ORDER BY x) AS c \
-                         FROM pu{present})"
-                    )
-                }
-                Dialect::Sqlite => {
-                    // percentile_disc: the smallest value whose cumulative share reaches p.
-                    let p = b.bind(Param::Double(percentile / 100.0));
-                    format!(
-                        "cap AS (SELECT x AS c FROM pu{present} ORDER BY x LIMIT 1 OFFSET \
-                         (SELECT MAX(CAST(k AS INTEGER) + (k > CAST(k AS INTEGER)) - 1, 0) \
-                          FROM (SELECT {p} * COUNT(*) AS k FROM pu{present})))"
-                    )
-                }
-            };
-            ctes.push(cap_cte);
+        Some(cap) => {
+            ctes.push(cap);
             ctes.push(
                 "pw AS (SELECT variant, CASE WHEN x > cap.c THEN cap.c ELSE x END AS x, d, xp, dp \
                  FROM pu CROSS JOIN cap)"
@@ -372,19 +696,16 @@ pub fn metric_query(dialect: Dialect, q: &MetricQuery<'_>) -> Query {
         }
         None => "pu",
     };
-    let sql = format!(
-        "WITH {} SELECT variant, COUNT(*) AS n, \
-         SUM(x) AS s_x, SUM(x * x) AS s_xx, SUM(d) AS s_d, SUM(d * d) AS s_dd, SUM(x * d) AS s_xd, \
-         SUM(xp) AS s_p, SUM(xp * xp) AS s_pp, SUM(x * xp) AS s_xp, \
-         SUM(dp) AS s_q, SUM(dp * dp) AS s_qq, SUM(xp * dp) AS s_pq, \
-         SUM(x * dp) AS s_xq, SUM(d * xp) AS s_dp, SUM(d * dp) AS s_dq \
+    let sums: Vec<String> = SUMS
+        .iter()
+        .map(|(name, expr)| format!("SUM({expr}) AS {name}"))
+        .collect();
+    format!(
+        "WITH {} SELECT variant, COUNT(*) AS n, {} \
          FROM {source}{present} GROUP BY variant ORDER BY variant",
-        ctes.join(", ")
-    );
-    Query {
-        sql,
-        params: b.params,
-    }
+        ctes.join(", "),
+        sums.join(", ")
+    )
 }
 
 fn dedup(names: Vec<&str>) -> Vec<&str> {
@@ -402,7 +723,7 @@ fn when(cond: &str, then: &str, otherwise: &str) -> String {
     format!("CASE WHEN {cond} THEN {then} ELSE {otherwise} END")
 }
 
-fn unit_columns(b: &mut Builder, q: &MetricQuery<'_>) -> (UnitColumns, Missing, Option<f64>) {
+fn unit_columns(b: &mut Builder, q: &MetricQuery<'_>) -> UnitColumns {
     let post = |b: &mut Builder| b.offset(">=", 0.0);
     let pre = |b: &mut Builder| b.offset("<", 0.0);
     let cuped = q.pre_period_secs.is_some();
@@ -426,13 +747,12 @@ fn unit_columns(b: &mut Builder, q: &MetricQuery<'_>) -> (UnitColumns, Missing, 
             } else {
                 zero.clone()
             };
-            let cols = UnitColumns {
+            UnitColumns {
                 x,
                 d: zero.clone(),
                 xp,
                 dp: zero,
-            };
-            (cols, Missing::Zero, None)
+            }
         }
         MetricDefinition::Count { event, filters } => {
             let sel = b.selector(event, filters);
@@ -443,19 +763,14 @@ fn unit_columns(b: &mut Builder, q: &MetricQuery<'_>) -> (UnitColumns, Missing, 
             } else {
                 zero.clone()
             };
-            let cols = UnitColumns {
+            UnitColumns {
                 x,
                 d: zero.clone(),
                 xp,
                 dp: zero,
-            };
-            (cols, Missing::Zero, None)
+            }
         }
-        MetricDefinition::Sum {
-            event,
-            filters,
-            winsorize_percentile,
-        } => {
+        MetricDefinition::Sum { event, filters, .. } => {
             let sel = b.selector(event, filters);
             let value = "COALESCE(e.value, 0)";
             let x = format!(
@@ -471,19 +786,14 @@ fn unit_columns(b: &mut Builder, q: &MetricQuery<'_>) -> (UnitColumns, Missing, 
             } else {
                 zero.clone()
             };
-            let cols = UnitColumns {
+            UnitColumns {
                 x,
                 d: zero.clone(),
                 xp,
                 dp: zero,
-            };
-            (cols, Missing::Zero, *winsorize_percentile)
+            }
         }
-        MetricDefinition::Mean {
-            event,
-            filters,
-            winsorize_percentile,
-        } => {
+        MetricDefinition::Mean { event, filters, .. } => {
             let sel = b.selector(event, filters);
             let x = format!(
                 "AVG({})",
@@ -498,13 +808,12 @@ fn unit_columns(b: &mut Builder, q: &MetricQuery<'_>) -> (UnitColumns, Missing, 
             } else {
                 zero.clone()
             };
-            let cols = UnitColumns {
+            UnitColumns {
                 x,
                 d: zero.clone(),
                 xp,
                 dp: zero,
-            };
-            (cols, Missing::Excluded, *winsorize_percentile)
+            }
         }
         MetricDefinition::Ratio {
             numerator,
@@ -523,7 +832,7 @@ fn unit_columns(b: &mut Builder, q: &MetricQuery<'_>) -> (UnitColumns, Missing, 
             } else {
                 (zero.clone(), zero)
             };
-            (UnitColumns { x, d, xp, dp }, Missing::Zero, None)
+            UnitColumns { x, d, xp, dp }
         }
         MetricDefinition::Retention {
             events,
@@ -553,40 +862,43 @@ fn unit_columns(b: &mut Builder, q: &MetricQuery<'_>) -> (UnitColumns, Missing, 
             } else {
                 zero.clone()
             };
-            let cols = UnitColumns {
+            UnitColumns {
                 x,
                 d: zero.clone(),
                 xp,
                 dp: zero,
-            };
-            (cols, Missing::Zero, None)
+            }
         }
         MetricDefinition::Nps { .. } => unreachable!("NPS has its own query"),
     }
 }
 
 /// NPS: each responding unit's latest answer after exposure, scored +100 / 0 / −100.
-fn nps_query(mut b: Builder, units: String, event: &str, q: &MetricQuery<'_>) -> Query {
+fn nps_ctes(b: &mut Builder, event: &str, q: &MetricQuery<'_>, stored: bool) -> Vec<String> {
     let name = b.name_is(event);
     let post = b.event_vs_exposure("e", ">=", 0.0);
     let upper = b.not_after("e.ts", q.as_of);
-    let sql = format!(
-        "WITH {units}, \
-         answers AS (SELECT u.variant AS variant, e.value AS score, ROW_NUMBER() OVER \
-           (PARTITION BY u.unit_id ORDER BY e.ts DESC, e.event_id DESC) AS rn \
-           FROM u JOIN events e ON e.unit_id = u.unit_id AND {name} AND {post} AND {upper} \
-           WHERE e.value IS NOT NULL), \
-         pu AS (SELECT variant, CAST(CASE WHEN score >= 9 THEN 100 WHEN score >= 7 THEN 0 ELSE -100 END \
-           AS DOUBLE PRECISION) AS x FROM answers WHERE rn = 1) \
-         SELECT variant, COUNT(*) AS n, SUM(x) AS s_x, SUM(x * x) AS s_xx, \
-         {none} AS s_d, {none} AS s_dd, {none} AS s_xd, {none} AS s_p, {none} AS s_pp, \
-         {none} AS s_xp, {none} AS s_q, {none} AS s_qq, {none} AS s_pq, {none} AS s_xq, \
-         {none} AS s_dp, {none} AS s_dq \
-         FROM pu GROUP BY variant ORDER BY variant",
-        none = double("NULL"),
-    );
-    Query {
-        sql,
-        params: b.params,
-    }
+    let (ids, stamped) = if stored {
+        (
+            "unit_id, first_seen, ",
+            format!(" AND {}", b.stamped_before("e.received_at", q.as_of)),
+        )
+    } else {
+        ("", String::new())
+    };
+    let none = double("NULL");
+    vec![
+        format!(
+            "answers AS (SELECT u.unit_id AS unit_id, u.variant AS variant, \
+             u.first_seen AS first_seen, e.value AS score, ROW_NUMBER() OVER \
+             (PARTITION BY u.unit_id ORDER BY e.ts DESC, e.event_id DESC) AS rn \
+             FROM u JOIN events e ON e.unit_id = u.unit_id AND {name} AND {post} AND {upper}{stamped} \
+             WHERE e.value IS NOT NULL)"
+        ),
+        format!(
+            "pu AS (SELECT {ids}variant, CAST(CASE WHEN score >= 9 THEN 100 WHEN score >= 7 THEN 0 \
+             ELSE -100 END AS DOUBLE PRECISION) AS x, {none} AS d, {none} AS xp, {none} AS dp \
+             FROM answers WHERE rn = 1)"
+        ),
+    ]
 }

@@ -65,7 +65,7 @@ impl Writer {
         }
         if force || self.events.len() >= FLUSH_EVERY {
             self.report.events +=
-                events::insert_batch(conn, &self.events, self.now).map_err(DbError::from)?;
+                events::insert_batch(conn, &self.events).map_err(DbError::from)?;
             self.events.clear();
         }
         Ok(())
