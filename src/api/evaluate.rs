@@ -39,7 +39,7 @@ pub struct EvaluateOneRequest {
 
 /// One flag's value for the context.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-#[schema(example = json!({"key": "cta_copy", "value": "Pro trial ends today", "variant": "urgency", "reason": "TARGETING_MATCH", "version": 3, "rule_id": "vip"}))]
+#[schema(example = json!({"key": "cta_copy", "value": "Pro trial ends today", "variant": "urgency", "reason": "SPLIT", "version": 3, "error_code": null, "rule_id": null}))]
 pub struct FlagEvaluation<'a> {
     /// Flag key.
     pub key: &'a str,
@@ -51,12 +51,9 @@ pub struct FlagEvaluation<'a> {
     pub reason: &'static str,
     /// The flag's version.
     pub version: u64,
-    /// `TARGETING_KEY_MISSING`, `PARSE_ERROR` or `GENERAL` when something was
-    /// wrong (absent otherwise).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// `TARGETING_KEY_MISSING`, `PARSE_ERROR` or `GENERAL` when something was wrong.
     pub error_code: Option<&'static str>,
-    /// The matched rule (absent for the fallthrough).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The matched rule.
     pub rule_id: Option<&'a str>,
 }
 

@@ -43,14 +43,10 @@ impl EvaluateBody {
         write_str(out, e.reason);
         out.extend_from_slice(b",\"version\":");
         out.extend_from_slice(itoa::Buffer::new().format(e.version).as_bytes());
-        if let Some(code) = e.error_code {
-            out.extend_from_slice(b",\"error_code\":");
-            write_str(out, code);
-        }
-        if let Some(rule) = e.rule_id {
-            out.extend_from_slice(b",\"rule_id\":");
-            write_str(out, rule);
-        }
+        out.extend_from_slice(b",\"error_code\":");
+        write_opt_str(out, e.error_code);
+        out.extend_from_slice(b",\"rule_id\":");
+        write_opt_str(out, e.rule_id);
         out.push(b'}');
     }
 
