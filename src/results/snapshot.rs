@@ -148,15 +148,8 @@ pub fn scheduled_pass(
     interval: std::time::Duration,
 ) -> Result<PassReport, ResultsError> {
     let slot = slot_start(now, interval);
-    let running = experiments::list(
-        conn,
-        &ListFilter {
-            status: Some(Status::Running),
-            ..ListFilter::default()
-        },
-    )?;
     let mut report = PassReport::default();
-    for exp in running {
+    for exp in running(conn)? {
         let phase = phase_i32(exp.current_phase);
         let claim = diesel::insert_into(rs::table)
             .values((
@@ -259,18 +252,21 @@ fn notify(conn: &mut DbConnection, r: &ExperimentResults) -> Result<(), ResultsE
     Ok(())
 }
 
-/// Advances the stored per-unit values of every running experiment (see
-/// [`advance_stored`]), so that on-request results only catch up on the last
-/// few moments; returns the experiments whose advance failed, with the error.
-pub fn advance_running(conn: &mut DbConnection) -> Result<Vec<(String, String)>, ResultsError> {
-    let running = experiments::list(
+fn running(conn: &mut DbConnection) -> Result<Vec<experiments::Experiment>, DomainError> {
+    experiments::list(
         conn,
         &ListFilter {
             status: Some(Status::Running),
             ..ListFilter::default()
         },
-    )?;
-    Ok(running
+    )
+}
+
+/// Advances the stored per-unit values of every running experiment (see
+/// [`advance_stored`]), so that on-request results only catch up on the last
+/// few moments; returns the experiments whose advance failed, with the error.
+pub fn advance_running(conn: &mut DbConnection) -> Result<Vec<(String, String)>, ResultsError> {
+    Ok(running(conn)?
         .into_iter()
         .filter_map(|exp| {
             advance_stored(conn, &exp.key)

@@ -119,6 +119,14 @@ impl Builder {
         }
     }
 
+    /// Rows of `metric_key` in `q`'s experiment phase (stored values or sums).
+    fn stored_metric(&mut self, q: &MetricQuery<'_>, metric_key: &str) -> String {
+        let key = self.bind(Param::Text(q.experiment.to_owned()));
+        let phase = self.bind(phase_param(q.phase));
+        let metric = self.bind(Param::Text(metric_key.to_owned()));
+        format!("experiment_key = {key} AND phase = {phase} AND metric_key = {metric}")
+    }
+
     /// `<col> < at` for an ingestion stamp (on SQLite stored as text in the
     /// bound parameter's format, so compared as is).
     fn stamped_before(&mut self, col: &str, at: NaiveDateTime) -> String {
@@ -366,13 +374,8 @@ pub fn delete_state_rows(dialect: Dialect, q: &MetricQuery<'_>, rows: StateRows<
         dialect,
         params: Vec::new(),
     };
-    let key = b.bind(Param::Text(q.experiment.to_owned()));
-    let phase = b.bind(phase_param(q.phase));
-    let metric = b.bind(Param::Text(rows.metric_key.to_owned()));
-    let mut sql = format!(
-        "DELETE FROM metric_unit_values WHERE experiment_key = {key} AND phase = {phase} \
-         AND metric_key = {metric}"
-    );
+    let of_metric = b.stored_metric(q, rows.metric_key);
+    let mut sql = format!("DELETE FROM metric_unit_values WHERE {of_metric}");
     if let Some(since) = rows.since {
         let affected = affected_units(&mut b, q, since);
         sql.push_str(&format!(" AND unit_id IN ({affected})"));
@@ -390,11 +393,7 @@ pub fn state_sums_query(dialect: Dialect, q: &MetricQuery<'_>, metric_key: &str)
         dialect,
         params: Vec::new(),
     };
-    let key = b.bind(Param::Text(q.experiment.to_owned()));
-    let phase = b.bind(phase_param(q.phase));
-    let metric = b.bind(Param::Text(metric_key.to_owned()));
-    let mut filter =
-        format!("experiment_key = {key} AND phase = {phase} AND metric_key = {metric}");
+    let mut filter = b.stored_metric(q, metric_key);
     if sums_are_additive(q.metric) {
         let columns: Vec<&str> = SUMS.iter().map(|(name, _)| *name).collect();
         let sql = format!(
@@ -453,8 +452,7 @@ pub fn arm_sums_delta(
     let key = b.bind(Param::Text(q.experiment.to_owned()));
     let phase = b.bind(phase_param(q.phase));
     let metric = b.bind(Param::Text(rows.metric_key.to_owned()));
-    let mut filter =
-        format!("experiment_key = {key} AND phase = {phase} AND metric_key = {metric}");
+    let mut filter = b.stored_metric(q, rows.metric_key);
     if shape(q.metric).0 == Missing::Excluded {
         filter.push_str(" AND x IS NOT NULL");
     }
