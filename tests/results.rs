@@ -445,9 +445,11 @@ fn advance_and_compare(
             pre_period_secs: *pre_period_secs,
         })
         .collect();
+    let read = ingest_clock::watermark(conn).expect("watermark");
     let watermark = conn
-        .transaction(|conn| state::advance(conn, "fx", 1, &stored))
+        .transaction(|conn| state::advance(conn, "fx", 1, &stored, read))
         .expect("advance");
+    assert_eq!(watermark, read);
     let mut all = Vec::new();
     for (key, definition, pre_period_secs) in metrics {
         let q = MetricQuery {
@@ -594,9 +596,9 @@ async fn stored_values_track_direct_aggregation(backend: Backend) {
     assert_eq!(stored_rows(conn, &removed), 0);
 }
 
-/// An advance waits for ingestion transactions that stamped their rows before
-/// its watermark: when it returns, such a row is committed and counted.
-async fn advance_waits_for_inflight_ingestion(backend: Backend) {
+/// A watermark waits for ingestion transactions that stamped their rows before
+/// it: when it is returned, such a row is committed and visible.
+async fn watermark_waits_for_inflight_ingestion(backend: Backend) {
     let ctx = TestApp::new(backend);
     let pool = ctx.pool().clone();
     let (stamped, was_stamped) = std::sync::mpsc::channel();
@@ -633,9 +635,7 @@ async fn advance_waits_for_inflight_ingestion(backend: Backend) {
     let stamp = was_stamped.recv().expect("stamped");
     let mut conn = ctx.pool().conn().expect("conn");
     let conn: &mut DbConnection = &mut conn;
-    let watermark = conn
-        .transaction(|conn| state::advance(conn, "fx", 1, &[]))
-        .expect("advance");
+    let watermark = ingest_clock::watermark(conn).expect("watermark");
     assert!(stamp < watermark);
     let committed: i64 = schema::events::table
         .filter(schema::events::received_at.lt(watermark))
@@ -1096,7 +1096,7 @@ backend_tests!(
     aggregation_matches_hand_computed_fixtures,
     aggregation_agrees_with_in_memory_reference,
     stored_values_track_direct_aggregation,
-    advance_waits_for_inflight_ingestion,
+    watermark_waits_for_inflight_ingestion,
     results_endpoint_recommends,
     scheduler_snapshots_once_per_slot,
 );

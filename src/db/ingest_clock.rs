@@ -42,22 +42,18 @@ pub fn stamp_sqlite() -> NaiveDateTime {
 }
 
 /// A cut-off such that every row stamped before it has committed and no row
-/// will be stamped before it later. On SQLite the caller's transaction must
-/// already hold the write lock (have written); on PostgreSQL the ingestion lock
-/// is taken exclusively for the clock read only (a session-level lock, so it is
-/// not held for the rest of an enclosing transaction).
+/// will be stamped before it later. Runs its own short transaction holding the
+/// ingestion lock exclusively (PostgreSQL: a transaction-level advisory lock;
+/// SQLite: an immediate transaction's write lock), so it must not be called
+/// inside another transaction.
 pub fn watermark(conn: &mut DbConnection) -> QueryResult<NaiveDateTime> {
     match conn {
-        DbConnection::Postgresql(pg) => {
-            diesel::sql_query("SELECT pg_advisory_lock($1)")
+        DbConnection::Postgresql(pg) => pg.transaction(|pg| {
+            diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
                 .bind::<diesel::sql_types::BigInt, _>(LOCK_KEY)
                 .execute(pg)?;
-            let now = diesel::sql_query(CLOCK).get_result::<Now>(pg);
-            diesel::sql_query("SELECT pg_advisory_unlock($1)")
-                .bind::<diesel::sql_types::BigInt, _>(LOCK_KEY)
-                .execute(pg)?;
-            Ok(now?.now)
-        }
-        DbConnection::Sqlite(_) => Ok(stamp_sqlite()),
+            Ok(diesel::sql_query(CLOCK).get_result::<Now>(pg)?.now)
+        }),
+        DbConnection::Sqlite(lite) => lite.immediate_transaction(|_| Ok(stamp_sqlite())),
     }
 }

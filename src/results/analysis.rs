@@ -16,8 +16,8 @@ use super::aggregate::{ArmSums, arm_sums, more_work_mem, no_jit, stored_arm_sums
 use super::recommend::{ArmSignal, PrimaryOutcome, Recommendation, Signals, recommend};
 use super::sql::MetricQuery;
 use super::state::{self, StateMetric};
-use crate::db::DbConnection;
 use crate::db::schema::exposures;
+use crate::db::{DbConnection, ingest_clock};
 use crate::domain_error::DomainError;
 use crate::experiments::{self, Engine, Experiment, MarginType, Phase};
 use crate::metrics_catalog::{self, Direction, Metric, MetricDefinition};
@@ -245,18 +245,20 @@ pub fn compute_current(
     conn: &mut DbConnection,
     key: &str,
 ) -> Result<ExperimentResults, ResultsError> {
-    conn.transaction(|conn| compute_from(conn, key, Source::Stored))
+    let watermark = ingest_clock::watermark(conn)?;
+    conn.transaction(|conn| compute_from(conn, key, Source::Stored(watermark)))
 }
 
 /// Brings the stored per-unit values of `key`'s current phase up to date
 /// without computing results (keeps later computations incremental).
 pub fn advance_stored(conn: &mut DbConnection, key: &str) -> Result<(), ResultsError> {
+    let watermark = ingest_clock::watermark(conn)?;
     conn.transaction(|conn| {
         more_work_mem(conn)?;
         no_jit(conn)?;
         let (exp, phase) = current_phase(conn, key)?;
         let metrics = resolve_metrics(conn, &exp)?;
-        advance(conn, &exp, &phase, &metrics)?;
+        advance(conn, &exp, &phase, &metrics, watermark)?;
         Ok(())
     })
 }
@@ -266,8 +268,8 @@ pub fn advance_stored(conn: &mut DbConnection, key: &str) -> Result<(), ResultsE
 enum Source {
     /// Exposures and events dated up to this cut-off.
     Events(NaiveDateTime),
-    /// The stored per-unit values, first advanced to a fresh watermark.
-    Stored,
+    /// The stored per-unit values, first advanced to this fresh watermark.
+    Stored(NaiveDateTime),
 }
 
 fn current_phase(conn: &mut DbConnection, key: &str) -> Result<(Experiment, Phase), ResultsError> {
@@ -324,12 +326,14 @@ fn pre_period_secs(exp: &Experiment, metric: &Metric) -> Option<f64> {
         .then(|| f64::from(analysis.cuped_pre_period_days) * 86_400.0)
 }
 
-/// Advances the phase's stored values for `metrics`; returns the watermark.
+/// Advances the phase's stored values for `metrics` to `watermark`; returns
+/// the watermark they are at.
 fn advance(
     conn: &mut DbConnection,
     exp: &Experiment,
     phase: &Phase,
     metrics: &[RoleMetric],
+    watermark: NaiveDateTime,
 ) -> Result<NaiveDateTime, ResultsError> {
     let stored: Vec<StateMetric<'_>> = metrics
         .iter()
@@ -340,7 +344,13 @@ fn advance(
             pre_period_secs: pre_period_secs(exp, m),
         })
         .collect();
-    Ok(state::advance(conn, &exp.key, phase.number, &stored)?)
+    Ok(state::advance(
+        conn,
+        &exp.key,
+        phase.number,
+        &stored,
+        watermark,
+    )?)
 }
 
 fn compute_from(
@@ -353,10 +363,10 @@ fn compute_from(
     let resolved = resolve_metrics(conn, &exp)?;
     let (as_of, stamped_before) = match source {
         Source::Events(as_of) => (as_of, None),
-        Source::Stored => {
+        Source::Stored(watermark) => {
             more_work_mem(conn)?;
             no_jit(conn)?;
-            let watermark = advance(conn, &exp, &phase, &resolved)?;
+            let watermark = advance(conn, &exp, &phase, &resolved, watermark)?;
             (watermark, Some(watermark))
         }
     };
@@ -382,7 +392,7 @@ fn compute_from(
         };
         let sums = match source {
             Source::Events(_) => arm_sums(conn, &query)?,
-            Source::Stored => stored_arm_sums(conn, &query, &metric.key)?,
+            Source::Stored(_) => stored_arm_sums(conn, &query, &metric.key)?,
         };
         let spec = metric_spec(&metric, pre_period_secs.is_some());
         let arm_data: Vec<ArmData> = arms

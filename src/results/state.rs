@@ -17,7 +17,7 @@ use super::sql::{
     Adjust, Dialect, MetricQuery, Param, Query, StateRows, arm_sums_delta, delete_state_rows,
     insert_state_rows, sums_are_additive,
 };
-use crate::db::{DbConnection, ingest_clock};
+use crate::db::DbConnection;
 use crate::metrics_catalog::MetricDefinition;
 
 /// One metric of the phase whose values are stored.
@@ -74,17 +74,19 @@ fn phase_param(phase: u32) -> Param {
     Param::Int(i32::try_from(phase).unwrap_or(i32::MAX))
 }
 
-/// Advances `experiment`'s `phase` to a fresh watermark, recomputing what
-/// changed, and returns the watermark: the stored values then count exactly
-/// the exposures and events stamped before it (and dated no later). Run it in
-/// a transaction: it locks the phase's state row, so concurrent advances (from
-/// other replicas too) take turns. Values of metrics not in `metrics` are
-/// dropped.
+/// Advances `experiment`'s `phase` to `watermark` (read beforehand with
+/// [`crate::db::ingest_clock::watermark`]), recomputing what changed, and returns the
+/// watermark the stored values are now at: they count exactly the exposures
+/// and events stamped before it (and dated no later). That is a later one when
+/// a concurrent advance got further. Run it in a transaction: it locks the
+/// phase's state row, so concurrent advances (from other replicas too) take
+/// turns. Values of metrics not in `metrics` are dropped.
 pub fn advance(
     conn: &mut DbConnection,
     experiment: &str,
     phase: u32,
     metrics: &[StateMetric<'_>],
+    watermark: NaiveDateTime,
 ) -> QueryResult<NaiveDateTime> {
     let d = dialect(conn);
     let key = || Param::Text(experiment.to_owned());
@@ -98,8 +100,7 @@ pub fn advance(
             vec![key(), phase_param(phase), Param::Timestamp(epoch)],
         ),
     )?;
-    // A write: locks the row on PostgreSQL and takes SQLite's write lock before
-    // the clock is read.
+    // Locks the row until the transaction ends.
     execute(
         conn,
         &query(
@@ -118,7 +119,7 @@ pub fn advance(
     )?
     .first()
     .map_or(epoch, |w| w.watermark);
-    let now = ingest_clock::watermark(conn)?;
+    let now = watermark;
     if now <= previous {
         return Ok(previous);
     }
