@@ -507,7 +507,8 @@ const SUMS: [(&str, &str); 14] = [
     ("s_dq", "d * dp"),
 ];
 
-fn phase_param(phase: u32) -> Param {
+/// A phase number as bound.
+pub(crate) fn phase_param(phase: u32) -> Param {
     Param::Int(i32::try_from(phase).unwrap_or(i32::MAX))
 }
 

@@ -15,7 +15,7 @@ use diesel::sql_types::{Text, Timestamp};
 use super::aggregate::{execute, load};
 use super::sql::{
     Adjust, Dialect, MetricQuery, Param, Query, StateRows, arm_sums_delta, delete_state_rows,
-    insert_state_rows, sums_are_additive,
+    insert_state_rows, phase_param, sums_are_additive,
 };
 use crate::db::DbConnection;
 use crate::metrics_catalog::MetricDefinition;
@@ -70,10 +70,6 @@ fn query(dialect: Dialect, sql: &str, params: Vec<Param>) -> Query {
     Query { sql, params }
 }
 
-fn phase_param(phase: u32) -> Param {
-    Param::Int(i32::try_from(phase).unwrap_or(i32::MAX))
-}
-
 /// Advances `experiment`'s `phase` to `watermark` (read beforehand with
 /// [`crate::db::ingest_clock::watermark`]), recomputing what changed, and returns the
 /// watermark the stored values are now at: they count exactly the exposures
@@ -119,8 +115,7 @@ pub fn advance(
     )?
     .first()
     .map_or(epoch, |w| w.watermark);
-    let now = watermark;
-    if now <= previous {
+    if watermark <= previous {
         return Ok(previous);
     }
     let stored = load::<StoredMetric>(
@@ -142,7 +137,7 @@ pub fn advance(
             experiment,
             phase,
             metric: m.definition,
-            as_of: now,
+            as_of: watermark,
             pre_period_secs: m.pre_period_secs,
         };
         let rows = StateRows {
@@ -195,10 +190,10 @@ pub fn advance(
         &query(
             d,
             "UPDATE result_state SET watermark = ?3 WHERE experiment_key = ?1 AND phase = ?2",
-            vec![key(), phase_param(phase), Param::Timestamp(now)],
+            vec![key(), phase_param(phase), Param::Timestamp(watermark)],
         ),
     )?;
-    Ok(now)
+    Ok(watermark)
 }
 
 /// What [`forget_metric`] drops.
