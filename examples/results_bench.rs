@@ -328,12 +328,9 @@ struct PlanLine {
 /// prints the PostgreSQL plan, with timings, of each metric's direct query and
 /// of the incremental statements for that traffic (rolled back).
 fn explain(conn: &mut DbConnection, o: &Options) {
-    use diesel::RunQueryDsl;
-    use diesel::pg::Pg;
-    use diesel::sql_types::{Double, Integer, Text, Timestamp};
     use verdict::results::sql::{
-        Dialect, MetricQuery, Param, Query, StateRows, delete_state_rows, insert_state_rows,
-        metric_query, state_sums_query,
+        Dialect, MetricQuery, Query, StateRows, delete_state_rows, insert_state_rows, metric_query,
+        state_sums_query,
     };
     let since = verdict::results::compute_current(conn, "bench")
         .expect("results")
@@ -349,26 +346,19 @@ fn explain(conn: &mut DbConnection, o: &Options) {
             )
         })
         .collect();
-    let DbConnection::Postgresql(pg) = &mut *conn else {
+    if !matches!(conn, DbConnection::Postgresql(_)) {
         return;
-    };
+    }
     // Explains `statements` in order in one transaction, then rolls it back.
     let mut show = |label: &str, statements: Vec<Query>| {
-        let explained = pg.transaction(|pg| {
-            pg.batch_execute("SET LOCAL work_mem = '256MB'")?;
+        let explained = conn.transaction(|conn| {
+            conn.batch_execute("SET LOCAL work_mem = '256MB'")?;
             for query in statements {
-                let mut boxed =
-                    diesel::sql_query(format!("EXPLAIN (ANALYZE, BUFFERS) {}", query.sql))
-                        .into_boxed::<Pg>();
-                for p in &query.params {
-                    boxed = match p {
-                        Param::Text(s) => boxed.bind::<Text, _>(s.clone()),
-                        Param::Int(i) => boxed.bind::<Integer, _>(*i),
-                        Param::Double(d) => boxed.bind::<Double, _>(*d),
-                        Param::Timestamp(t) => boxed.bind::<Timestamp, _>(*t),
-                    };
-                }
-                let lines: Vec<PlanLine> = boxed.load(pg)?;
+                let explain = Query {
+                    sql: format!("EXPLAIN (ANALYZE, BUFFERS) {}", query.sql),
+                    params: query.params,
+                };
+                let lines: Vec<PlanLine> = verdict::results::load(conn, &explain)?;
                 println!("== {label}");
                 for l in lines {
                     println!("{}", l.line);

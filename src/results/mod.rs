@@ -9,7 +9,7 @@ mod snapshot;
 pub mod sql;
 pub mod state;
 
-pub use aggregate::{ArmSums, arm_sums, stored_arm_sums};
+pub use aggregate::{ArmSums, arm_sums, load, stored_arm_sums};
 pub use analysis::{
     ArmExposure, ArmValue, ExperimentResults, GuardrailOutcome, MetricComparison, MetricCorrection,
     MetricResult, MetricRole, PLANNED_POWER, ResultsError, SampleForecast, SrmCheck,
