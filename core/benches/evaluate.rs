@@ -1,4 +1,6 @@
-//! Hot-path benchmarks: one flag with targeting + split, and 50 flags.
+//! Hot-path benchmarks: one flag with targeting + split, and 50 flags whose
+//! rules repeat the same conditions (as flags gated on one segment or app
+//! version do) or each test their own operands.
 
 use std::hint::black_box;
 
@@ -6,7 +8,13 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::{Value, json};
 use verdict_core::{CompiledRuleset, Context, Ruleset};
 
-fn flag(key: &str) -> Value {
+/// A flag with three rules; `n` makes its operands its own (`None`: the
+/// operands every such flag shares).
+fn flag(key: &str, n: Option<usize>) -> Value {
+    let (domain, version, age) = match n {
+        Some(n) => (format!("@verdict{n}.dev"), format!("2.{n}.0"), 18 + n),
+        None => ("@verdict.dev".to_owned(), "2.0.0".to_owned(), 18),
+    };
     json!({
         "key": key, "value_type": "string",
         "variants": [
@@ -17,14 +25,14 @@ fn flag(key: &str) -> Value {
         "default_variant": "control", "version": 1, "enabled": true,
         "rules": [
             {"id": "internal", "conditions": [
-                {"attribute": "email", "op": "ends_with", "value": "@verdict.dev"}
+                {"attribute": "email", "op": "ends_with", "value": domain}
             ], "serve": {"variant": "urgency"}},
             {"id": "old_apps", "conditions": [
-                {"attribute": "app_version", "op": "semver_lt", "value": "2.0.0"},
+                {"attribute": "app_version", "op": "semver_lt", "value": version},
                 {"attribute": "country", "op": "in", "value": ["de", "fr", "it", "es"]}
             ], "serve": {"variant": "control"}},
             {"id": "vip", "segments": ["vip_users"], "conditions": [
-                {"attribute": "age", "op": "gte", "value": 18}
+                {"attribute": "age", "op": "gte", "value": age}
             ], "serve": {"split": {"rollout": 50.0, "weights": [
                 {"variant": "urgency", "weight": 50.0}, {"variant": "social", "weight": 50.0}
             ]}}}
@@ -37,8 +45,10 @@ fn flag(key: &str) -> Value {
     })
 }
 
-fn compiled(n: usize) -> CompiledRuleset {
-    let flags: Vec<Value> = (0..n).map(|i| flag(&format!("flag_{i}"))).collect();
+fn compiled(n: usize, distinct: bool) -> CompiledRuleset {
+    let flags: Vec<Value> = (0..n)
+        .map(|i| flag(&format!("flag_{i}"), distinct.then_some(i)))
+        .collect();
     let rs: Ruleset = serde_json::from_value(json!({
         "environment": "bench",
         "flags": flags,
@@ -60,14 +70,23 @@ fn bench(c: &mut Criterion) {
         .with("country", "de")
         .with("tier", "vip")
         .with("age", 31);
-    let one = compiled(1);
+    let one = compiled(1, false);
     c.bench_function("evaluate_single_flag_targeting_split", |b| {
         b.iter(|| black_box(one.evaluate(black_box("flag_0"), black_box(&ctx))))
     });
-    let fifty = compiled(50);
+    let fifty = compiled(50, false);
     c.bench_function("evaluate_all_50_flags", |b| {
         b.iter(|| {
             fifty
+                .evaluate_all(black_box(&ctx))
+                .map(|e| e.flag_version)
+                .sum::<u64>()
+        })
+    });
+    let distinct = compiled(50, true);
+    c.bench_function("evaluate_all_50_flags_distinct_conditions", |b| {
+        b.iter(|| {
+            distinct
                 .evaluate_all(black_box(&ctx))
                 .map(|e| e.flag_version)
                 .sum::<u64>()

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bucket::{UnitBuf, bucket_with_seed, salt_seed, split_ranges, unit_bytes};
 use crate::condition::CompiledCondition;
+use crate::condition_table::{ConditionId, ConditionTable};
 use crate::context::Context;
 use crate::evaluate::{ErrorCode, Evaluation};
 use crate::model::{
@@ -40,7 +41,7 @@ pub(crate) enum CompiledServe {
 pub(crate) struct CompiledRule {
     pub(crate) id: String,
     /// The rule's own conditions followed by those of its segments.
-    pub(crate) conditions: Vec<CompiledCondition>,
+    pub(crate) conditions: Vec<ConditionId>,
     pub(crate) serve: CompiledServe,
 }
 
@@ -90,6 +91,8 @@ pub(crate) enum Body {
 }
 
 pub(crate) struct CompiledFlag {
+    /// Position of the definition in the source ruleset's `flags`.
+    pub(crate) source: usize,
     pub(crate) key: String,
     pub(crate) version: u64,
     pub(crate) variants: Vec<Variant>,
@@ -102,6 +105,7 @@ pub(crate) struct CompiledFlag {
 /// share it behind an `Arc` and swap it on change.
 pub struct CompiledRuleset {
     source: Ruleset,
+    conditions: ConditionTable,
     flags: Vec<CompiledFlag>,
     index: HashMap<String, usize>,
 }
@@ -116,7 +120,7 @@ impl std::fmt::Debug for CompiledRuleset {
 }
 
 struct CompiledSegment {
-    conditions: Vec<CompiledCondition>,
+    conditions: Vec<ConditionId>,
     warnings: Vec<String>,
 }
 
@@ -126,12 +130,13 @@ impl CompiledRuleset {
     /// never match; each problem yields a [`Warning`].
     pub fn compile(ruleset: Ruleset) -> (CompiledRuleset, Vec<Warning>) {
         let mut warnings = Vec::new();
-        let segments = compile_segments(&ruleset.segments, &mut warnings);
+        let mut conditions = ConditionTable::default();
+        let segments = compile_segments(&ruleset.segments, &mut conditions, &mut warnings);
         let gates = compile_layers(&ruleset, &mut warnings);
 
         let mut flags = Vec::with_capacity(ruleset.flags.len());
         let mut index = HashMap::with_capacity(ruleset.flags.len());
-        for flag in &ruleset.flags {
+        for (position, flag) in ruleset.flags.iter().enumerate() {
             if index.contains_key(&flag.key) {
                 warnings.push(Warning {
                     flag: flag.key.clone(),
@@ -140,13 +145,20 @@ impl CompiledRuleset {
                 continue;
             }
             let gate = gates.get(flag.key.as_str());
-            let compiled = compile_flag(flag, &segments, gate, &mut warnings);
+            let compiled = compile_flag(
+                (position, flag),
+                &segments,
+                gate,
+                &mut conditions,
+                &mut warnings,
+            );
             index.insert(flag.key.clone(), flags.len());
             flags.push(compiled);
         }
         (
             CompiledRuleset {
                 source: ruleset,
+                conditions,
                 flags,
                 index,
             },
@@ -157,12 +169,26 @@ impl CompiledRuleset {
     /// Evaluates `flag_key` for `ctx`; `None` if the flag does not exist.
     pub fn evaluate(&self, flag_key: &str, ctx: &Context) -> Option<Evaluation<'_>> {
         let i = *self.index.get(flag_key)?;
-        self.flags.get(i).map(|f| f.evaluate(ctx))
+        let mut outcomes = self.conditions.forgetting();
+        self.flags.get(i).map(|f| f.evaluate(ctx, &mut outcomes))
     }
 
-    /// Evaluates every flag, in ruleset order (duplicates dropped).
+    /// Evaluates every flag, in ruleset order (duplicates dropped): one
+    /// evaluation per entry of [`CompiledRuleset::flags`]. A condition shared
+    /// by several flags is tested once.
     pub fn evaluate_all<'a>(&'a self, ctx: &'a Context) -> impl Iterator<Item = Evaluation<'a>> {
-        self.flags.iter().map(move |f| f.evaluate(ctx))
+        let mut outcomes = self.conditions.remembering();
+        self.flags
+            .iter()
+            .map(move |f| f.evaluate(ctx, &mut outcomes))
+    }
+
+    /// The definitions of the evaluated flags, in evaluation order (a
+    /// duplicate key's later definitions are left out).
+    pub fn flags(&self) -> impl Iterator<Item = &Flag> {
+        self.flags
+            .iter()
+            .filter_map(|f| self.source.flags.get(f.source))
     }
 
     /// Flag keys in ruleset order.
@@ -199,24 +225,27 @@ impl CompiledRuleset {
 fn compile_conditions(
     conds: &[Condition],
     prefix: &str,
+    table: &mut ConditionTable,
     warnings: &mut Vec<String>,
-) -> Vec<CompiledCondition> {
+) -> Vec<ConditionId> {
     conds
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            CompiledCondition::compile(c).unwrap_or_else(|msg| {
+            let compiled = CompiledCondition::compile(c).unwrap_or_else(|msg| {
                 warnings.push(format!(
                     "{prefix}[{i}].value: {msg}; the condition never matches"
                 ));
                 CompiledCondition::never(c)
-            })
+            });
+            table.intern(c, compiled)
         })
         .collect()
 }
 
 fn compile_segments(
     segments: &[crate::model::Segment],
+    table: &mut ConditionTable,
     warnings: &mut Vec<Warning>,
 ) -> HashMap<String, CompiledSegment> {
     let mut out: HashMap<String, CompiledSegment> = HashMap::new();
@@ -235,6 +264,7 @@ fn compile_segments(
         let conditions = compile_conditions(
             &s.conditions,
             &format!("segment `{}`: conditions", s.key),
+            table,
             &mut seg_warnings,
         );
         out.insert(
@@ -301,9 +331,10 @@ fn gate(layer: &Layer, range: BucketRange) -> LayerGate {
 }
 
 fn compile_flag(
-    flag: &Flag,
+    (source, flag): (usize, &Flag),
     segments: &HashMap<String, CompiledSegment>,
     membership: Option<&Membership>,
+    table: &mut ConditionTable,
     warnings: &mut Vec<Warning>,
 ) -> CompiledFlag {
     let warn = |warnings: &mut Vec<Warning>, message: String| {
@@ -317,6 +348,7 @@ fn compile_flag(
         .iter()
         .position(|v| v.key == flag.default_variant);
     let mut compiled = CompiledFlag {
+        source,
         key: flag.key.clone(),
         version: flag.version,
         variants: flag.variants.clone(),
@@ -369,10 +401,10 @@ fn compile_flag(
     let mut reported_segments = std::collections::HashSet::new();
     for (i, rule) in flag.rules.iter().enumerate() {
         // Condition warnings were already reported through `flag_issues`.
-        let mut conditions = compile_conditions(&rule.conditions, "", &mut sink);
+        let mut conditions = compile_conditions(&rule.conditions, "", table, &mut sink);
         for s in &rule.segments {
             if let Some(seg) = segments.get(s) {
-                conditions.extend(seg.conditions.iter().cloned());
+                conditions.extend(seg.conditions.iter().copied());
                 if reported_segments.insert(s.as_str()) {
                     for w in &seg.warnings {
                         warn(warnings, format!("rules[{i}] uses {w}"));

@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use crate::bucket::{UnitBuf, bucket_with_seed, unit_bytes};
 use crate::compile::{Body, CompiledFlag, CompiledServe, GateResult};
+use crate::condition_table::Outcomes;
 use crate::context::Context;
 
 static NULL: Value = Value::Null;
@@ -105,11 +106,26 @@ pub struct Evaluation<'a> {
     pub rule_id: Option<&'a str>,
     /// Experiment exposure, when served by an experiment split.
     pub exposure: Option<Exposure<'a>>,
+    /// Position of the served variant in the flag definition's `variants`
+    /// (`None` exactly when `variant` is).
+    #[serde(skip)]
+    pub variant_index: Option<usize>,
+    /// Position of the matched rule in the flag definition's `rules`.
+    #[serde(skip)]
+    pub rule_index: Option<usize>,
 }
 
+/// The rule that matched: its position and id.
+type MatchedRule<'a> = Option<(usize, &'a str)>;
+
 impl CompiledFlag {
-    /// Evaluates this flag for `ctx`. Never panics.
-    pub(crate) fn evaluate<'a>(&'a self, ctx: &Context) -> Evaluation<'a> {
+    /// Evaluates this flag for `ctx`, testing conditions through `outcomes`.
+    /// Never panics.
+    pub(crate) fn evaluate<'a>(
+        &'a self,
+        ctx: &Context,
+        outcomes: &mut Outcomes<'_>,
+    ) -> Evaluation<'a> {
         let live = match &self.body {
             Body::Broken(code) => return self.fallback(Reason::Error, Some(*code), None),
             Body::Live(live) => live,
@@ -130,9 +146,14 @@ impl CompiledFlag {
                 }
             }
         }
-        for rule in &live.rules {
-            if rule.conditions.iter().all(|c| c.matches(ctx)) {
-                return self.serve(&rule.serve, ctx, Some(&rule.id), Reason::TargetingMatch);
+        for (i, rule) in live.rules.iter().enumerate() {
+            if rule.conditions.iter().all(|&c| outcomes.test(c, ctx)) {
+                return self.serve(
+                    &rule.serve,
+                    ctx,
+                    Some((i, &rule.id)),
+                    Reason::TargetingMatch,
+                );
             }
         }
         let fixed = if live.rules.is_empty() {
@@ -147,11 +168,11 @@ impl CompiledFlag {
         &'a self,
         serve: &'a CompiledServe,
         ctx: &Context,
-        rule_id: Option<&'a str>,
+        rule: MatchedRule<'a>,
         fixed_reason: Reason,
     ) -> Evaluation<'a> {
         let split = match serve {
-            CompiledServe::Variant(i) => return self.served(*i, fixed_reason, rule_id, None),
+            CompiledServe::Variant(i) => return self.served(*i, fixed_reason, rule, None),
             CompiledServe::Split(split) => split,
         };
         let mut buf: UnitBuf = [0; 20];
@@ -159,11 +180,7 @@ impl CompiledFlag {
             .get(&self.bucket_by)
             .and_then(|v| unit_bytes(v, &mut buf))
         else {
-            return self.fallback(
-                Reason::Default,
-                Some(ErrorCode::TargetingKeyMissing),
-                rule_id,
-            );
+            return self.fallback(Reason::Default, Some(ErrorCode::TargetingKeyMissing), rule);
         };
         let bucket = bucket_with_seed(unit, split.seed);
         match split.ranges.iter().find(|(r, _)| r.contains(bucket)) {
@@ -176,9 +193,9 @@ impl CompiledFlag {
                         bucket_by: &self.bucket_by,
                     })
                 });
-                self.served(*idx, Reason::Split, rule_id, exposure)
+                self.served(*idx, Reason::Split, rule, exposure)
             }
-            None => self.fallback(Reason::Default, None, rule_id),
+            None => self.fallback(Reason::Default, None, rule),
         }
     }
 
@@ -186,7 +203,7 @@ impl CompiledFlag {
         &'a self,
         idx: usize,
         reason: Reason,
-        rule_id: Option<&'a str>,
+        rule: MatchedRule<'a>,
         exposure: Option<Exposure<'a>>,
     ) -> Evaluation<'a> {
         match self.variants.get(idx) {
@@ -197,11 +214,13 @@ impl CompiledFlag {
                 reason,
                 flag_version: self.version,
                 error: None,
-                rule_id,
+                rule_id: rule.map(|(_, id)| id),
                 exposure,
+                variant_index: Some(idx),
+                rule_index: rule.map(|(i, _)| i),
             },
             // Unreachable by construction; degrade instead of panicking.
-            None => self.fallback(Reason::Error, Some(ErrorCode::General), rule_id),
+            None => self.fallback(Reason::Error, Some(ErrorCode::General), rule),
         }
     }
 
@@ -210,18 +229,22 @@ impl CompiledFlag {
         &'a self,
         reason: Reason,
         error: Option<ErrorCode>,
-        rule_id: Option<&'a str>,
+        rule: MatchedRule<'a>,
     ) -> Evaluation<'a> {
-        let v = self.default.and_then(|i| self.variants.get(i));
+        let default = self
+            .default
+            .and_then(|i| self.variants.get(i).map(|v| (i, v)));
         Evaluation {
             flag_key: &self.key,
-            variant: v.map(|v| v.key.as_str()),
-            value: v.map_or(&NULL, |v| &v.value),
+            variant: default.map(|(_, v)| v.key.as_str()),
+            value: default.map_or(&NULL, |(_, v)| &v.value),
             reason,
             flag_version: self.version,
             error,
-            rule_id,
+            rule_id: rule.map(|(_, id)| id),
             exposure: None,
+            variant_index: default.map(|(i, _)| i),
+            rule_index: rule.map(|(i, _)| i),
         }
     }
 }

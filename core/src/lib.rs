@@ -74,6 +74,7 @@
 pub mod bucket;
 pub mod compile;
 mod condition;
+mod condition_table;
 pub mod context;
 pub mod evaluate;
 pub mod model;

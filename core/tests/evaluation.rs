@@ -111,6 +111,56 @@ fn conditions_and_segments_are_anded() {
 }
 
 #[test]
+fn conditions_shared_between_flags_match_as_if_evaluated_alone() {
+    // Every flag repeats the segment and the version gate; `evaluate_all`
+    // tests each shared condition once per context.
+    let flag = |key: &str, serve: &str| {
+        abc_flag(
+            key,
+            json!([
+                rule("vip", json!([]), json!(["vip_users"]), serve),
+                rule(
+                    "new_app",
+                    json!([cond("app_version", "semver_gte", json!("2.5.0"))]),
+                    json!([]),
+                    "b"
+                ),
+                rule(
+                    "vip_new_app",
+                    json!([cond("app_version", "semver_gte", json!("2.5.0"))]),
+                    json!(["vip_users"]),
+                    "a"
+                ),
+            ]),
+            json!({"variant": "a"}),
+        )
+    };
+    let c = compile_clean(ruleset(
+        json!([flag("f", "c"), flag("g", "b"), flag("h", "a")]),
+        json!([{"key": "vip_users", "conditions": [cond("tier", "in", json!(["vip"]))]}]),
+        json!([]),
+    ));
+    #[rustfmt::skip]
+    let cases = [
+        (json!({"tier": "vip", "app_version": "2.5.0"}), ["c", "b", "a"], Some("vip")),
+        (json!({"tier": "vip"}), ["c", "b", "a"], Some("vip")),
+        (json!({"tier": "free", "app_version": "2.5.0"}), ["b", "b", "b"], Some("new_app")),
+        (json!({"tier": "free", "app_version": "2.4.9"}), ["a", "a", "a"], None),
+        (json!({}), ["a", "a", "a"], None),
+    ];
+    for (context, variants, rule_id) in cases {
+        let context = ctx(context);
+        let all: Vec<_> = c.evaluate_all(&context).collect();
+        let served: Vec<_> = all.iter().map(|e| e.variant.unwrap_or("-")).collect();
+        assert_eq!(served, variants, "{context:?}");
+        for e in &all {
+            assert_eq!(e.rule_id, rule_id, "{context:?}");
+            assert_eq!(*e, eval(&c, e.flag_key, &context), "{context:?}");
+        }
+    }
+}
+
+#[test]
 fn static_disabled_and_fallthrough_reasons() {
     let mut disabled = abc_flag(
         "off",

@@ -329,7 +329,12 @@ proptest! {
         }
         let (c, _warnings) = CompiledRuleset::compile(rs);
         for ctx in &contexts {
-            for e in c.evaluate_all(ctx) {
+            prop_assert_eq!(c.flags().count(), c.len());
+            for (e, def) in c.evaluate_all(ctx).zip(c.flags()) {
+                // Positions point into the definition `flags()` lists at the same place.
+                prop_assert_eq!(e.flag_key, def.key.as_str());
+                prop_assert_eq!(e.variant_index.map(|i| def.variants[i].key.as_str()), e.variant);
+                prop_assert_eq!(e.rule_index.map(|i| def.rules[i].id.as_str()), e.rule_id);
                 prop_assert_eq!(e.variant.is_none(), e.reason == Reason::Error && e.value.is_null() && e.variant.is_none());
                 match e.reason {
                     Reason::Error => prop_assert!(matches!(e.error, Some(ErrorCode::ParseError | ErrorCode::General))),

@@ -100,13 +100,18 @@ pub async fn evaluate_all(
     let ctx = request.context;
     let wanted = request.flags;
     let mut out = EvaluateBody::new(&auth.environment, snapshot.compiled.len());
-    for e in snapshot.compiled.evaluate_all(&ctx).filter(|e| {
-        wanted
-            .as_ref()
-            .is_none_or(|w| w.iter().any(|k| k == e.flag_key))
-    }) {
+    for (position, e) in snapshot
+        .compiled
+        .evaluate_all(&ctx)
+        .enumerate()
+        .filter(|(_, e)| {
+            wanted
+                .as_ref()
+                .is_none_or(|w| w.iter().any(|k| k == e.flag_key))
+        })
+    {
         record_exposure(&state.exposures, &ctx, &e);
-        out.push(&FlagEvaluation::from(&e));
+        out.push(&snapshot.rendered, position, &e);
     }
     Ok(HttpResponse::Ok()
         .content_type(ContentType::json())

@@ -1,10 +1,13 @@
 //! The `POST /api/v1/evaluate` body, written straight into one pre-sized
-//! buffer. With 50 flags per request, serde's derived struct serializer was
-//! a quarter of the request's CPU time; this writes the field names as
-//! literals and copies strings that need no escaping. The output is
-//! byte-identical to `serde_json::to_vec(&EvaluateResponse)` (tested below).
+//! buffer from the snapshot's pre-rendered entries (see
+//! [`crate::ruleset::RenderedFlags`]). With 50 flags per request, serde's
+//! derived struct serializer was a quarter of the request's CPU time. The
+//! output is byte-identical to `serde_json::to_vec(&EvaluateResponse)`
+//! (tested below).
 
-use super::evaluate::FlagEvaluation;
+use verdict_core::Evaluation;
+
+use crate::ruleset::{RenderedFlags, write_json_str};
 
 /// Accumulates one evaluate response.
 pub struct EvaluateBody {
@@ -20,34 +23,17 @@ impl EvaluateBody {
     pub fn new(environment: &str, flags: usize) -> Self {
         let mut out = Vec::with_capacity(64 + flags * BYTES_PER_FLAG);
         out.extend_from_slice(b"{\"environment\":");
-        write_str(&mut out, environment);
+        write_json_str(&mut out, environment);
         out.extend_from_slice(b",\"flags\":[");
         Self { out, empty: true }
     }
 
-    /// Appends one flag's evaluation.
-    pub fn push(&mut self, e: &FlagEvaluation<'_>) {
-        let out = &mut self.out;
+    /// Appends the evaluation of the flag at `position` in evaluation order.
+    pub fn push(&mut self, rendered: &RenderedFlags, position: usize, e: &Evaluation<'_>) {
         if !std::mem::take(&mut self.empty) {
-            out.push(b',');
+            self.out.push(b',');
         }
-        out.extend_from_slice(b"{\"key\":");
-        write_str(out, e.key);
-        out.extend_from_slice(b",\"value\":");
-        if serde_json::to_writer(&mut *out, e.value).is_err() {
-            out.extend_from_slice(b"null");
-        }
-        out.extend_from_slice(b",\"variant\":");
-        write_opt_str(out, e.variant);
-        out.extend_from_slice(b",\"reason\":");
-        write_str(out, e.reason);
-        out.extend_from_slice(b",\"version\":");
-        out.extend_from_slice(itoa::Buffer::new().format(e.version).as_bytes());
-        out.extend_from_slice(b",\"error_code\":");
-        write_opt_str(out, e.error_code);
-        out.extend_from_slice(b",\"rule_id\":");
-        write_opt_str(out, e.rule_id);
-        out.push(b'}');
+        rendered.write(position, e, &mut self.out);
     }
 
     /// The finished JSON document.
@@ -57,34 +43,18 @@ impl EvaluateBody {
     }
 }
 
-fn write_opt_str(out: &mut Vec<u8>, s: Option<&str>) {
-    match s {
-        Some(s) => write_str(out, s),
-        None => out.extend_from_slice(b"null"),
-    }
-}
-
-/// A JSON string: copied as is when nothing needs escaping (keys are slugs),
-/// else escaped by serde_json.
-fn write_str(out: &mut Vec<u8>, s: &str) {
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-        out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
-    } else if serde_json::to_writer(&mut *out, s).is_err() {
-        out.extend_from_slice(b"null");
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::{Value, json};
+    use verdict_core::{CompiledRuleset, Context, Reason};
 
     use super::*;
-    use crate::api::evaluate::EvaluateResponse;
+    use crate::api::evaluate::{EvaluateResponse, FlagEvaluation};
 
-    #[test]
-    fn matches_serde_json_byte_for_byte() {
+    /// Flags whose keys, values, variant keys and rule ids need escaping, and
+    /// that serve every reason: a rule's variant, a split, the default, a
+    /// missing unit, a disabled flag and broken definitions.
+    fn ruleset() -> CompiledRuleset {
         let values = [
             json!("Pro trial ends today"),
             json!(true),
@@ -94,63 +64,99 @@ mod tests {
             json!(null),
             json!("line\nbreak \u{1} tab\t \"quoted\" back\\slash — ü 🚀"),
         ];
-        let strings = [
+        let names = [
             "cta_copy",
-            "",
             "quote\"d",
             "back\\slash",
             "ctrl\u{7f}\u{1f}",
             "юникод",
         ];
-        let cases: Vec<(&str, Vec<FlagEvaluation<'_>>)> = vec![
-            ("production", vec![]),
-            (
-                "staging",
-                vec![FlagEvaluation {
-                    key: "a",
-                    value: &values[0],
-                    variant: Some("urgency"),
-                    reason: "SPLIT",
-                    version: 3,
-                    error_code: None,
-                    rule_id: Some("r1"),
-                }],
-            ),
-            (
-                "env \"x\"",
-                values
-                    .iter()
-                    .zip(strings.iter().cycle())
-                    .enumerate()
-                    .map(|(i, (value, s))| FlagEvaluation {
-                        key: s,
-                        value,
-                        variant: (i % 2 == 0).then_some(*s),
-                        reason: "DEFAULT",
-                        version: u64::MAX - i as u64,
-                        error_code: (i % 3 == 0).then_some("PARSE_ERROR"),
-                        rule_id: (i % 2 == 1).then_some(*s),
-                    })
-                    .collect(),
-            ),
-        ];
-        for (environment, flags) in cases {
-            let mut body = EvaluateBody::new(environment, flags.len());
-            for f in &flags {
-                body.push(f);
+        let flag = |i: usize| {
+            let name = names[i % names.len()];
+            let variants: Vec<Value> = (0..3)
+                .map(|j| json!({"key": format!("{name}{j}"), "value": values[(i + j) % values.len()]}))
+                .collect();
+            json!({
+                "key": format!("{name}-{i}"), "value_type": "json", "variants": variants,
+                "default_variant": if i == 6 { "missing".to_owned() } else { format!("{name}0") },
+                "version": u64::MAX - i as u64, "enabled": i != 5,
+                "bucket_by": if i == 4 { "device" } else { "user_id" },
+                "rules": [
+                    {"id": format!("{name} rule"), "conditions": [
+                        {"attribute": "tier", "op": "eq", "value": "vip"}],
+                     "serve": {"variant": format!("{name}2")}},
+                    {"id": format!("split {name}"), "conditions": [
+                        {"attribute": "tier", "op": "eq", "value": "pro"}],
+                     "serve": {"split": {"rollout": 50.0, "weights": [
+                        {"variant": format!("{name}1"), "weight": 100.0}]}}}
+                ],
+                "fallthrough": {"split": {"rollout": 100.0, "weights": [
+                    {"variant": format!("{name}0"), "weight": 50.0},
+                    {"variant": format!("{name}1"), "weight": 50.0}]}}
+            })
+        };
+        let ruleset = serde_json::from_value(json!({
+            "environment": "env \"x\"",
+            "flags": (0..8).map(flag).collect::<Vec<_>>(),
+        }))
+        .expect("ruleset");
+        CompiledRuleset::compile(ruleset).0
+    }
+
+    #[test]
+    fn matches_serde_json_byte_for_byte() {
+        let compiled = ruleset();
+        let rendered = RenderedFlags::new(&compiled);
+        let mut reasons = std::collections::HashSet::new();
+        for user in 0..40 {
+            let tier = ["vip", "pro", "free"][user % 3];
+            let mut ctx = Context::new().with("tier", tier);
+            if user % 7 != 0 {
+                ctx.insert("user_id", format!("u{user}"));
+            }
+            let evaluations: Vec<_> = compiled.evaluate_all(&ctx).collect();
+            let mut body = EvaluateBody::new(compiled.environment(), evaluations.len());
+            for (position, e) in evaluations.iter().enumerate() {
+                reasons.insert((e.reason, e.error, e.variant.is_some(), e.rule_id.is_some()));
+                body.push(&rendered, position, e);
             }
             let ours = body.finish();
             let reference = serde_json::to_vec(&EvaluateResponse {
-                environment,
-                flags: flags.iter().map(FlagEvaluation::clone).collect(),
+                environment: compiled.environment(),
+                flags: evaluations.iter().map(FlagEvaluation::from).collect(),
             })
             .expect("serialize");
             assert_eq!(
                 String::from_utf8_lossy(&ours),
                 String::from_utf8_lossy(&reference)
             );
-            let parsed: Value = serde_json::from_slice(&ours).expect("valid JSON");
-            assert_eq!(parsed["flags"].as_array().map(Vec::len), Some(flags.len()));
         }
+        for reason in [
+            Reason::TargetingMatch,
+            Reason::Split,
+            Reason::Default,
+            Reason::Disabled,
+            Reason::Error,
+        ] {
+            assert!(
+                reasons.iter().any(|r| r.0 == reason),
+                "{reason:?} not covered"
+            );
+        }
+        assert!(
+            reasons.iter().any(|r| r.1.is_some() && r.3),
+            "no error with a rule"
+        );
+        assert!(
+            reasons.iter().any(|r| !r.2),
+            "no evaluation without a variant"
+        );
+    }
+
+    #[test]
+    fn an_empty_body_is_valid_json() {
+        let body = EvaluateBody::new("production", 0).finish();
+        let parsed: Value = serde_json::from_slice(&body).expect("valid JSON");
+        assert_eq!(parsed, json!({"environment": "production", "flags": []}));
     }
 }

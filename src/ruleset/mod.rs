@@ -2,7 +2,9 @@
 //! swapped whole on change, refreshed from the database by version polling.
 
 mod load;
+mod rendered;
 mod snapshot;
 
 pub use load::load_snapshot;
+pub use rendered::{RenderedFlags, write_json_str};
 pub use snapshot::{EnvironmentSnapshot, Snapshot, Snapshots};

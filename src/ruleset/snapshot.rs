@@ -7,7 +7,7 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use verdict_core::{CompiledRuleset, Ruleset};
 
-use super::load_snapshot;
+use super::{RenderedFlags, load_snapshot};
 use crate::db::{Db, DbError};
 
 /// One environment's compiled ruleset plus its serialized form for SDKs.
@@ -18,6 +18,8 @@ pub struct EnvironmentSnapshot {
     pub config_json: String,
     /// Strong ETag of `config_json` (a content hash, identical on every replica).
     pub etag: String,
+    /// Every flag's `POST /api/v1/evaluate` entry, pre-rendered.
+    pub rendered: RenderedFlags,
 }
 
 impl EnvironmentSnapshot {
@@ -33,6 +35,7 @@ impl EnvironmentSnapshot {
             tracing::warn!(environment = compiled.environment(), flag = %warning.flag, message = %warning.message, "definition warning");
         }
         Self {
+            rendered: RenderedFlags::new(&compiled),
             compiled,
             config_json,
             etag,

@@ -1,0 +1,118 @@
+//! Each flag's `POST /api/v1/evaluate` entry, rendered to JSON once per
+//! snapshot.
+//!
+//! An entry is `{"key":…,"value":…,"variant":…,"reason":…,"version":…,
+//! "error_code":…,"rule_id":…}`. Everything but the reason, error code and
+//! rule is fixed by the served variant, so the snapshot keeps, per flag, the
+//! entry's head for each variant, its version part and each rule id as JSON;
+//! serving an evaluation then copies a handful of byte strings. The output is
+//! byte-identical to serde_json serializing `FlagEvaluation` (tested in
+//! `api::evaluate_body`).
+
+use serde_json::Value;
+use verdict_core::{CompiledRuleset, Evaluation, Flag};
+
+/// Pre-rendered entry pieces of every flag, in evaluation order.
+pub struct RenderedFlags {
+    flags: Vec<RenderedFlag>,
+}
+
+struct RenderedFlag {
+    /// Per variant: `{"key":K,"value":V,"variant":VK,"reason":`.
+    heads: Vec<Vec<u8>>,
+    /// `,"version":N,"error_code":`.
+    version: Vec<u8>,
+    /// Per rule: its id as a JSON string.
+    rules: Vec<Vec<u8>>,
+}
+
+impl RenderedFlags {
+    /// Renders the pieces of every flag `compiled` evaluates.
+    pub fn new(compiled: &CompiledRuleset) -> Self {
+        Self {
+            flags: compiled.flags().map(RenderedFlag::new).collect(),
+        }
+    }
+
+    /// Appends the entry of `e`, the evaluation of the flag at `position` in
+    /// evaluation order.
+    pub fn write(&self, position: usize, e: &Evaluation<'_>, out: &mut Vec<u8>) {
+        let flag = self.flags.get(position);
+        match flag.and_then(|f| e.variant_index.and_then(|i| f.heads.get(i))) {
+            Some(head) => out.extend_from_slice(head),
+            None => write_head(out, e.flag_key, e.value, e.variant),
+        }
+        write_json_str(out, e.reason.as_ofrep_str());
+        match flag {
+            Some(f) => out.extend_from_slice(&f.version),
+            None => write_version(out, e.flag_version),
+        }
+        write_opt_str(out, e.error.map(|c| c.as_ofrep_str()));
+        out.extend_from_slice(b",\"rule_id\":");
+        match flag.and_then(|f| e.rule_index.and_then(|i| f.rules.get(i))) {
+            Some(rule) => out.extend_from_slice(rule),
+            None => write_opt_str(out, e.rule_id),
+        }
+        out.push(b'}');
+    }
+}
+
+impl RenderedFlag {
+    fn new(flag: &Flag) -> Self {
+        let rendered = |write: &dyn Fn(&mut Vec<u8>)| {
+            let mut out = Vec::new();
+            write(&mut out);
+            out
+        };
+        Self {
+            heads: flag
+                .variants
+                .iter()
+                .map(|v| rendered(&|out| write_head(out, &flag.key, &v.value, Some(&v.key))))
+                .collect(),
+            version: rendered(&|out| write_version(out, flag.version)),
+            rules: flag
+                .rules
+                .iter()
+                .map(|r| rendered(&|out| write_json_str(out, &r.id)))
+                .collect(),
+        }
+    }
+}
+
+fn write_head(out: &mut Vec<u8>, key: &str, value: &Value, variant: Option<&str>) {
+    out.extend_from_slice(b"{\"key\":");
+    write_json_str(out, key);
+    out.extend_from_slice(b",\"value\":");
+    if serde_json::to_writer(&mut *out, value).is_err() {
+        out.extend_from_slice(b"null");
+    }
+    out.extend_from_slice(b",\"variant\":");
+    write_opt_str(out, variant);
+    out.extend_from_slice(b",\"reason\":");
+}
+
+fn write_version(out: &mut Vec<u8>, version: u64) {
+    out.extend_from_slice(b",\"version\":");
+    out.extend_from_slice(itoa::Buffer::new().format(version).as_bytes());
+    out.extend_from_slice(b",\"error_code\":");
+}
+
+fn write_opt_str(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        Some(s) => write_json_str(out, s),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+/// A JSON string: copied as is when nothing needs escaping, else escaped by
+/// serde_json.
+pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else if serde_json::to_writer(&mut *out, s).is_err() {
+        out.extend_from_slice(b"null");
+    }
+}
