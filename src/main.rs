@@ -8,6 +8,11 @@ use verdict::cli::{Cli, Command, CommonArgs, SeedArgs, ServeArgs, TokenArgs};
 use verdict::db::DbTarget;
 use verdict::startup::{StartError, load_keys, open_database};
 
+/// mimalloc instead of the system allocator: the evaluate hot path and the
+/// exposure writer allocate many small, short-lived buffers (see BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
