@@ -32,11 +32,15 @@ fn at(hours: f64) -> NaiveDateTime {
 }
 
 fn expose(conn: &mut DbConnection, key: &str, units: &[(&str, &str, f64)]) {
+    expose_in_phase(conn, key, 1, units);
+}
+
+fn expose_in_phase(conn: &mut DbConnection, key: &str, phase: i32, units: &[(&str, &str, f64)]) {
     let records: Vec<ExposureRecord> = units
         .iter()
         .map(|(unit, variant, h)| ExposureRecord {
             experiment_key: key.into(),
-            phase: 1,
+            phase,
             unit_id: (*unit).into(),
             variant: (*variant).into(),
             first_seen: at(*h),
@@ -431,10 +435,19 @@ fn store(conn: &mut DbConnection, events: &[(&str, &str, NaiveDateTime, Option<f
 }
 
 /// Advances the stored values of `metrics` (`(key, definition, pre-period)`)
-/// and checks that each sums to what the direct aggregation gives at the new
-/// watermark; returns the watermark and the sums.
+/// of experiment `fx`'s phase 1 and checks that each sums to what the direct
+/// aggregation gives at the new watermark; returns the watermark and the sums.
 fn advance_and_compare(
     conn: &mut DbConnection,
+    metrics: &[(String, MetricDefinition, Option<f64>)],
+) -> (NaiveDateTime, Vec<Vec<ArmSums>>) {
+    advance_phase_and_compare(conn, 1, metrics)
+}
+
+/// [`advance_and_compare`] for `phase`.
+fn advance_phase_and_compare(
+    conn: &mut DbConnection,
+    phase: u32,
     metrics: &[(String, MetricDefinition, Option<f64>)],
 ) -> (NaiveDateTime, Vec<Vec<ArmSums>>) {
     let stored: Vec<StateMetric<'_>> = metrics
@@ -447,14 +460,14 @@ fn advance_and_compare(
         .collect();
     let read = ingest_clock::watermark(conn).expect("watermark");
     let watermark = conn
-        .transaction(|conn| state::advance(conn, "fx", 1, &stored, read))
+        .transaction(|conn| state::advance(conn, "fx", phase, &stored, read))
         .expect("advance");
     assert_eq!(watermark, read);
     let mut all = Vec::new();
     for (key, definition, pre_period_secs) in metrics {
         let q = MetricQuery {
             experiment: "fx",
-            phase: 1,
+            phase,
             metric: definition,
             as_of: watermark,
             pre_period_secs: *pre_period_secs,
@@ -594,6 +607,88 @@ async fn stored_values_track_direct_aggregation(backend: Backend) {
     let removed = metrics.pop().expect("a metric").0;
     advance_and_compare(conn, &metrics);
     assert_eq!(stored_rows(conn, &removed), 0);
+}
+
+/// Rows per phase of `fx` in each table of stored state.
+fn state_rows_by_phase(conn: &mut DbConnection) -> Vec<(&'static str, i32, i64)> {
+    use diesel::sql_types::{BigInt, Integer};
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = Integer)]
+        phase: i32,
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let tables = [
+        "result_state",
+        "result_state_metrics",
+        "metric_unit_values",
+        "metric_arm_sums",
+    ];
+    let mut out = Vec::new();
+    for table in tables {
+        let sql = format!(
+            "SELECT phase, COUNT(*) AS n FROM {table} WHERE experiment_key = 'fx' \
+             GROUP BY phase ORDER BY phase"
+        );
+        let counts: Vec<Count> = diesel::sql_query(sql).load(conn).expect("count");
+        out.extend(counts.into_iter().map(|c| (table, c.phase, c.n)));
+    }
+    out
+}
+
+async fn stored_values_of_earlier_phases_are_dropped(backend: Backend) {
+    let ctx = TestApp::new(backend);
+    let mut conn = ctx.pool().conn().expect("conn");
+    let conn: &mut DbConnection = &mut conn;
+    fixture(conn);
+    let metrics: Vec<(String, MetricDefinition, Option<f64>)> = vec![
+        (
+            "sum".into(),
+            metric(json!({"type": "sum", "event": "purchase"})),
+            Some(14.0 * 86_400.0),
+        ),
+        (
+            "p75".into(),
+            metric(json!({"type": "sum", "event": "purchase", "winsorize_percentile": 75})),
+            None,
+        ),
+    ];
+    advance_and_compare(conn, &metrics);
+    let phases = |rows: Vec<(&'static str, i32, i64)>| -> Vec<(&str, i32)> {
+        rows.into_iter()
+            .map(|(table, phase, _)| (table, phase))
+            .collect()
+    };
+    // The sum keeps arm sums; the winsorized metric does not.
+    let every_table = |phase| {
+        vec![
+            ("result_state", phase),
+            ("result_state_metrics", phase),
+            ("metric_unit_values", phase),
+            ("metric_arm_sums", phase),
+        ]
+    };
+    assert_eq!(phases(state_rows_by_phase(conn)), every_table(1));
+
+    // A new phase re-exposes units; its first advance drops phase 1's state.
+    expose_in_phase(
+        conn,
+        "fx",
+        2,
+        &[("c1", "treatment", 40.0), ("t1", "control", 41.0)],
+    );
+    store(
+        conn,
+        &[("c1", "purchase", at(42.0), Some(5.0), Value::Null)],
+    );
+    let (_, sums) = advance_phase_and_compare(conn, 2, &metrics);
+    assert_eq!(phases(state_rows_by_phase(conn)), every_table(2));
+    assert_eq!(
+        sums[0].iter().map(|a| a.n).sum::<i64>(),
+        2,
+        "phase 2 counts its own exposures only"
+    );
 }
 
 /// A watermark waits for ingestion transactions that stamped their rows before
@@ -1096,6 +1191,7 @@ backend_tests!(
     aggregation_matches_hand_computed_fixtures,
     aggregation_agrees_with_in_memory_reference,
     stored_values_track_direct_aggregation,
+    stored_values_of_earlier_phases_are_dropped,
     watermark_waits_for_inflight_ingestion,
     results_endpoint_recommends,
     scheduler_snapshots_once_per_slot,

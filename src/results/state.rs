@@ -76,7 +76,9 @@ fn query(dialect: Dialect, sql: &str, params: Vec<Param>) -> Query {
 /// and events stamped before it (and dated no later). That is a later one when
 /// a concurrent advance got further. Run it in a transaction: it locks the
 /// phase's state row, so concurrent advances (from other replicas too) take
-/// turns. Values of metrics not in `metrics` are dropped.
+/// turns. Values of metrics not in `metrics` are dropped, and so is everything
+/// stored for the experiment's other phases: only its current phase is ever
+/// advanced, and a new phase starts from scratch.
 pub fn advance(
     conn: &mut DbConnection,
     experiment: &str,
@@ -118,6 +120,7 @@ pub fn advance(
     if watermark <= previous {
         return Ok(previous);
     }
+    forget_other_phases(conn, experiment, phase)?;
     let stored = load::<StoredMetric>(
         conn,
         &query(
@@ -196,6 +199,40 @@ pub fn advance(
     Ok(watermark)
 }
 
+#[derive(QueryableByName)]
+struct StoredPhase {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    phase: i32,
+}
+
+/// Tables holding stored state, keyed by experiment and phase first.
+const STATE_TABLES: [&str; 3] = [
+    "result_state_metrics",
+    "metric_unit_values",
+    "metric_arm_sums",
+];
+
+/// Drops everything stored for `experiment`'s phases other than `phase`.
+fn forget_other_phases(conn: &mut DbConnection, experiment: &str, phase: u32) -> QueryResult<()> {
+    let d = dialect(conn);
+    let key = || Param::Text(experiment.to_owned());
+    let others = load::<StoredPhase>(
+        conn,
+        &query(
+            d,
+            "SELECT phase FROM result_state WHERE experiment_key = ?1 AND phase <> ?2",
+            vec![key(), phase_param(phase)],
+        ),
+    )?;
+    for other in others {
+        for table in STATE_TABLES.iter().chain(&["result_state"]) {
+            let sql = format!("DELETE FROM {table} WHERE experiment_key = ?1 AND phase = ?2");
+            execute(conn, &query(d, &sql, vec![key(), Param::Int(other.phase)]))?;
+        }
+    }
+    Ok(())
+}
+
 /// What [`forget_metric`] drops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Forget {
@@ -226,11 +263,7 @@ fn forget_metric(
     let tables: &[&str] = match what {
         Forget::Sums => &["metric_arm_sums"],
         Forget::Fingerprint => &["result_state_metrics"],
-        Forget::Everything => &[
-            "result_state_metrics",
-            "metric_unit_values",
-            "metric_arm_sums",
-        ],
+        Forget::Everything => &STATE_TABLES,
     };
     for table in tables {
         let sql = format!(
