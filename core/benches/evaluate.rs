@@ -75,23 +75,22 @@ fn bench(c: &mut Criterion) {
         b.iter(|| black_box(one.evaluate(black_box("flag_0"), black_box(&ctx))))
     });
     let fifty = compiled(50, false);
-    c.bench_function("evaluate_all_50_flags", |b| {
-        b.iter(|| {
-            fifty
-                .evaluate_all(black_box(&ctx))
-                .map(|e| e.flag_version)
-                .sum::<u64>()
-        })
-    });
-    let distinct = compiled(50, true);
-    c.bench_function("evaluate_all_50_flags_distinct_conditions", |b| {
-        b.iter(|| {
-            distinct
-                .evaluate_all(black_box(&ctx))
-                .map(|e| e.flag_version)
-                .sum::<u64>()
-        })
-    });
+    for (name, ruleset) in [
+        ("evaluate_all_50_flags", &fifty),
+        (
+            "evaluate_all_50_flags_distinct_conditions",
+            &compiled(50, true),
+        ),
+    ] {
+        c.bench_function(name, |b| {
+            b.iter(|| {
+                ruleset
+                    .evaluate_all(black_box(&ctx))
+                    .map(|e| e.flag_version)
+                    .sum::<u64>()
+            })
+        });
+    }
     c.bench_function("compile_50_flags", |b| {
         let rs = fifty.source().clone();
         b.iter(|| CompiledRuleset::compile(black_box(rs.clone())))

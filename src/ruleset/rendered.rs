@@ -59,25 +59,27 @@ impl RenderedFlags {
 
 impl RenderedFlag {
     fn new(flag: &Flag) -> Self {
-        let rendered = |write: &dyn Fn(&mut Vec<u8>)| {
-            let mut out = Vec::new();
-            write(&mut out);
-            out
-        };
         Self {
             heads: flag
                 .variants
                 .iter()
-                .map(|v| rendered(&|out| write_head(out, &flag.key, &v.value, Some(&v.key))))
+                .map(|v| rendered(|out| write_head(out, &flag.key, &v.value, Some(&v.key))))
                 .collect(),
-            version: rendered(&|out| write_version(out, flag.version)),
+            version: rendered(|out| write_version(out, flag.version)),
             rules: flag
                 .rules
                 .iter()
-                .map(|r| rendered(&|out| write_json_str(out, &r.id)))
+                .map(|r| rendered(|out| write_json_str(out, &r.id)))
                 .collect(),
         }
     }
+}
+
+/// The bytes `write` appends to an empty buffer.
+fn rendered(write: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let mut out = Vec::new();
+    write(&mut out);
+    out
 }
 
 fn write_head(out: &mut Vec<u8>, key: &str, value: &Value, variant: Option<&str>) {
