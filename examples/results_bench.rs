@@ -24,6 +24,7 @@ use diesel::{Connection, PgConnection};
 use serde_json::json;
 use verdict::db::{DbConnection, DbTarget};
 use verdict::metrics_catalog::Metric;
+use verdict::results::SnapshotSource;
 
 const DB_NAME: &str = "verdict_results_bench";
 
@@ -193,7 +194,7 @@ fn main() {
         started.elapsed().as_secs_f64()
     );
     let started = Instant::now();
-    let direct = verdict::results::compute(conn, "bench", stored.as_of).expect("results");
+    let direct = verdict::results::compute(conn, "bench", stored.as_of.naive_utc(), SnapshotSource::Manual).expect("results");
     println!(
         "direct computation from raw events at the same cut-off: {:.3} s",
         started.elapsed().as_secs_f64()
@@ -238,7 +239,7 @@ fn main() {
     let results = verdict::results::compute_current(conn, "bench").expect("results");
     let incremental = started.elapsed().as_secs_f64();
     let started = Instant::now();
-    let direct = verdict::results::compute(conn, "bench", results.as_of).expect("results");
+    let direct = verdict::results::compute(conn, "bench", results.as_of.naive_utc(), SnapshotSource::Manual).expect("results");
     println!(
         "final check against the direct computation ({:.3} s incremental, {:.3} s direct): same results",
         incremental,
@@ -308,7 +309,7 @@ fn assert_same(a: &verdict::results::ExperimentResults, b: &verdict::results::Ex
                 (p, q) => p == q,
             };
             assert!(
-                close(cx.lift, cy.lift)
+                close(cx.estimate, cy.estimate)
                     && close(cx.ci_lower, cy.ci_lower)
                     && close(cx.p_value, cy.p_value),
                 "{}: {cx:?} vs {cy:?}",
@@ -334,7 +335,8 @@ fn explain(conn: &mut DbConnection, o: &Options) {
     };
     let since = verdict::results::compute_current(conn, "bench")
         .expect("results")
-        .as_of;
+        .as_of
+        .naive_utc();
     add_traffic(conn, o, 99);
     let as_of = Utc::now().naive_utc();
     let metrics: Vec<_> = ["topup", "stars", "stars_per_session", "nps"]

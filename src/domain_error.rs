@@ -2,7 +2,9 @@
 //! problem+json at the HTTP boundary.
 
 use crate::db::DbError;
-use crate::http::{ApiError, FieldError};
+use verdict_core::FieldError;
+
+use crate::http::ApiError;
 
 /// Why a store operation was refused or failed.
 #[derive(Debug, thiserror::Error)]

@@ -17,7 +17,7 @@ use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr};
             each operation's security scope names the least role it accepts. Errors are RFC 7807 `application/problem+json`.",
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
-    components(schemas(crate::http::Problem, crate::http::FieldError)),
+    components(schemas(crate::http::Problem, verdict_core::FieldError)),
     tags(
         (name = "operations", description = "Health, readiness, metrics, this document"),
         (name = "session", description = "The caller's identity"),

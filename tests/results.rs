@@ -936,7 +936,7 @@ async fn results_endpoint_recommends(backend: Backend) {
     assert_eq!(primary["arms"][1]["mean"], 0.3);
     let c = &primary["comparisons"][0];
     assert!(
-        (c["lift"].as_f64().expect("lift") - 2.0).abs() < 1e-9,
+        (c["estimate"].as_f64().expect("estimate") - 2.0).abs() < 1e-9,
         "{c}"
     );
     assert!(c["p_value"].as_f64().expect("p") < 1e-4, "{c}");

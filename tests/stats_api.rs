@@ -552,13 +552,7 @@ fn openapi_documents_the_endpoints() {
         }
     }
     let schemas = &doc["components"]["schemas"];
-    for name in [
-        "AnalyzeRequest",
-        "AnalyzeResponse",
-        "AnalyzeComparison",
-        "AnalyzeArm",
-        "PowerRequest",
-    ] {
+    for name in ["AnalysisRequest", "AnalysisResult", "ArmData", "PowerRequest"] {
         assert!(
             schemas[name]["example"].is_object(),
             "{name} has an example"
@@ -606,7 +600,7 @@ async fn openapi_examples_are_accurate() {
         serde_json::to_value(verdict::app::openapi_document()).expect("document serializes");
     let schemas = &doc["components"]["schemas"];
     for (path, request, response) in [
-        ("/api/v1/stats/analyze", "AnalyzeRequest", "AnalyzeResponse"),
+        ("/api/v1/stats/analyze", "AnalysisRequest", "AnalysisResult"),
         ("/api/v1/stats/power", "PowerRequest", "PowerResponse"),
     ] {
         let body = schemas[request]["example"].to_string();

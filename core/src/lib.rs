@@ -77,6 +77,7 @@ mod condition;
 mod condition_table;
 pub mod context;
 pub mod evaluate;
+mod field_error;
 pub mod model;
 pub mod validate;
 
@@ -84,8 +85,9 @@ pub use bucket::{BUCKETS, bucket, bucket_with_seed, salt_seed, split_ranges, uni
 pub use compile::{CompiledRuleset, Warning};
 pub use context::Context;
 pub use evaluate::{ErrorCode, Evaluation, Exposure, Reason};
+pub use field_error::FieldError;
 pub use model::{
     BucketRange, Condition, DEFAULT_BUCKET_BY, ExperimentRef, Flag, Layer, LayerMember, Operator,
     Rule, Ruleset, Segment, Serve, Split, ValueType, Variant, Weight,
 };
-pub use validate::{FieldError, is_slug, validate_flag, validate_layer, validate_segment};
+pub use validate::{is_slug, validate_flag, validate_layer, validate_segment};

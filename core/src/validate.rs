@@ -2,24 +2,13 @@
 
 use std::collections::HashSet;
 
-use serde::{Deserialize, Serialize};
-
+use crate::FieldError;
 use crate::bucket::BUCKETS;
 use crate::condition::CompiledCondition;
 use crate::model::{BucketRange, Condition, Flag, Layer, Segment, Serve};
 
 /// Tolerance on the sum of split weights (which must equal 100).
 pub const WEIGHT_SUM_TOLERANCE: f64 = 1e-9;
-
-/// A validation failure. JSON: `{ "field": "rules[0].conditions[1].value", "message": "..." }`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[error("{field}: {message}")]
-pub struct FieldError {
-    /// JSON path of the offending field, e.g. `rules[0].serve.split.weights`.
-    pub field: String,
-    /// Human-readable explanation.
-    pub message: String,
-}
 
 /// A field error plus whether it makes the whole flag unusable (vs. only
 /// disabling one condition).

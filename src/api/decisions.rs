@@ -2,15 +2,16 @@
 
 use actix_web::http::header::{ACCEPT, CONTENT_TYPE};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::app::AppState;
 use crate::auth::{Analyst, Authorized, Pm};
 use crate::decisions::{self, Decision, DecisionFilter, NewDecision, Outcome};
 use crate::http::{ApiError, Json};
+use crate::results::ExperimentResults;
+use crate::results::compat::Frozen;
 
 /// A decision to record.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -58,21 +59,29 @@ pub struct DecisionView {
     pub links: Vec<String>,
     /// Who (token subject).
     pub author: String,
-    /// When (UTC).
-    pub created_at: NaiveDateTime,
+    /// When.
+    pub created_at: DateTime<Utc>,
     /// The decision this one corrects.
     pub supersedes: Option<i64>,
     /// What was done to the flag, if anything.
     pub action_taken: Option<String>,
-    /// The results the decision rests on, frozen when it was recorded
-    /// (only in single-decision reads and right after recording).
+    /// The results the decision rests on, frozen when it was recorded, in
+    /// the current shape whatever version recorded them (only in
+    /// single-decision reads and right after recording).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    pub results_snapshot: Option<Value>,
+    pub results_snapshot: Option<ExperimentResults>,
+    /// Why a decision recorded by an early version froze no results.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub results_unavailable: Option<String>,
 }
 
 impl DecisionView {
     fn new(d: Decision, with_snapshot: bool) -> Self {
+        let (results_snapshot, results_unavailable) = match d.results_snapshot {
+            _ if !with_snapshot => (None, None),
+            Frozen::Results(results) => (Some(*results), None),
+            Frozen::Unavailable(reason) => (None, Some(reason)),
+        };
         Self {
             id: d.id,
             experiment: d.experiment_key,
@@ -84,7 +93,8 @@ impl DecisionView {
             created_at: d.created_at,
             supersedes: d.supersedes,
             action_taken: d.action_taken,
-            results_snapshot: with_snapshot.then_some(d.results_snapshot),
+            results_snapshot,
+            results_unavailable,
         }
     }
 }

@@ -8,7 +8,9 @@ use utoipa::ToSchema;
 use crate::app::AppState;
 use crate::auth::{Authorized, Sdk};
 use crate::exposures::{ExposureRecord, insert_batch};
-use crate::http::{ApiError, FieldError, Json};
+use verdict_core::FieldError;
+
+use crate::http::{ApiError, Json};
 
 /// Largest number of exposures per request.
 pub const MAX_EXPOSURES_PER_BATCH: usize = 1000;

@@ -21,7 +21,6 @@ mod results;
 mod segments;
 mod session;
 mod stats;
-mod stats_dto;
 mod stored;
 mod webhooks;
 

@@ -2,10 +2,20 @@
 //! computed elsewhere (e.g. in a team's own warehouse). Nothing is stored.
 
 use actix_web::{post, web};
+use serde::Serialize;
+use utoipa::ToSchema;
+use verdict_stats::{AnalysisRequest, AnalysisResult, PowerRequest};
 
-use super::stats_dto::{AnalyzeRequest, AnalyzeResponse, PowerRequest, PowerResponse};
 use crate::auth::{Analyst, Authorized};
 use crate::http::{ApiError, Json};
+
+/// Required sample size.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PowerResponse {
+    /// Units needed in each arm (rounded up).
+    #[schema(example = 57760)]
+    pub n_per_arm: u64,
+}
 
 /// Analyses one metric from per-arm aggregates, without storing anything.
 ///
@@ -18,15 +28,16 @@ use crate::http::{ApiError, Json};
     tag = "statistics",
     operation_id = "stats_analyze",
     security(("bearer" = ["analyst"])),
-    request_body = AnalyzeRequest,
-    responses((status = 200, description = "SRM check and one comparison per treatment arm", body = AnalyzeResponse))
+    request_body = AnalysisRequest,
+    responses((status = 200, description = "SRM check and one comparison per treatment arm", body = AnalysisResult))
 )]
 #[post("/api/v1/stats/analyze")]
 pub async fn analyze(
     _auth: Authorized<Analyst>,
-    body: Json<AnalyzeRequest>,
-) -> Result<web::Json<AnalyzeResponse>, ApiError> {
-    let request = body.0.into_domain().map_err(ApiError::Validation)?;
+    body: Json<AnalysisRequest>,
+) -> Result<web::Json<AnalysisResult>, ApiError> {
+    let request = body.0;
+    request.validate().map_err(ApiError::Validation)?;
     let result = verdict_stats::analyze(&request);
     if let Some(error) = result.error {
         // Validation admits only requests the engine accepts.
@@ -34,7 +45,7 @@ pub async fn analyze(
             "analysis rejected a validated request: {error}"
         )));
     }
-    Ok(web::Json(result.into()))
+    Ok(web::Json(result))
 }
 
 /// Sample size per arm for a planned experiment.
@@ -54,7 +65,7 @@ pub async fn power(
     _auth: Authorized<Analyst>,
     body: Json<PowerRequest>,
 ) -> Result<web::Json<PowerResponse>, ApiError> {
-    let input = body.0.into_domain().map_err(ApiError::Validation)?;
+    let input = body.0.validate().map_err(ApiError::Validation)?;
     let n_per_arm =
         verdict_stats::n_per_arm(input.baseline, input.mde_relative, input.alpha, input.power)
             .map_err(|e| {

@@ -1,7 +1,9 @@
 //! What a decision is.
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+use crate::results::compat::Frozen;
 
 /// What was decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -62,7 +64,7 @@ pub struct NewDecision {
 }
 
 /// A recorded decision.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
     /// Position in the log.
     pub id: i64,
@@ -78,12 +80,12 @@ pub struct Decision {
     pub links: Vec<String>,
     /// Who (token subject).
     pub author: String,
-    /// When (UTC).
-    pub created_at: NaiveDateTime,
+    /// When.
+    pub created_at: DateTime<Utc>,
     /// The decision this one corrects.
     pub supersedes: Option<i64>,
     /// The results the decision was based on, frozen at decision time.
-    pub results_snapshot: serde_json::Value,
+    pub results_snapshot: Frozen,
     /// What was done to the flag, if anything.
     pub action_taken: Option<String>,
 }

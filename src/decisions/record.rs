@@ -1,7 +1,7 @@
 //! Recording a decision: checks, the lifecycle move to `decided`, the frozen
 //! results, the optional action on the flag, the audit entry and the webhook.
 
-use chrono::Utc;
+use chrono::{SubsecRound, Utc};
 use diesel::Connection;
 use serde_json::json;
 use verdict_core::Serve;
@@ -12,8 +12,10 @@ use crate::db::DbConnection;
 use crate::domain_error::DomainError;
 use crate::experiments::{self, Experiment, Status, Transition};
 use crate::flags::{FlagDefinition, FlagWriteError, set_flag_environment};
-use crate::http::FieldError;
+use crate::results::compat::Frozen;
+use crate::results::{ExperimentResults, ResultsError};
 use crate::webhooks::{Event, enqueue};
+use verdict_core::FieldError;
 
 /// Appends a decision for `new.experiment_key` in one transaction. The first
 /// decision moves a running or stopped experiment to `decided` (stopping it
@@ -25,6 +27,10 @@ pub fn record(
     actor: &str,
     new: NewDecision,
 ) -> Result<Decision, DomainError> {
+    // Outside the decision's transaction: computing fresh results reads the
+    // ingestion watermark in a transaction of its own (on SQLite an immediate
+    // one, which cannot nest).
+    let evidence = evidence(conn, &new.experiment_key)?;
     conn.transaction(|conn| {
         let experiment = experiments::get(conn, &new.experiment_key)?;
         check(&experiment, &new)?;
@@ -38,7 +44,13 @@ pub fn record(
         if experiment.status != Status::Decided {
             experiments::transition(conn, actor, &experiment.key, Transition::Decide)?;
         }
-        let results_snapshot = frozen_results(conn, &experiment);
+        let Some(results) = evidence else {
+            return Err(DomainError::Conflict(format!(
+                "`{}` has not been launched: there are no results to decide on",
+                experiment.key
+            )));
+        };
+        let results_snapshot = Frozen::Results(Box::new(results));
         let action_taken = if new.apply {
             Some(act_on_flag(conn, actor, &experiment, &new)?)
         } else {
@@ -54,7 +66,7 @@ pub fn record(
                 rationale: new.rationale,
                 links: new.links,
                 author: actor.to_owned(),
-                created_at: Utc::now().naive_utc(),
+                created_at: Utc::now().trunc_subsecs(6),
                 supersedes: new.supersedes,
                 results_snapshot,
                 action_taken,
@@ -189,18 +201,24 @@ fn check_correction(
     Ok(())
 }
 
-/// The latest stored results, or results computed now; if neither can be had,
-/// the reason, so the decision still records what it was (not) based on.
-fn frozen_results(conn: &mut DbConnection, experiment: &Experiment) -> serde_json::Value {
-    let snapshot = crate::results::latest(conn, &experiment.key, experiment.current_phase)
-        .and_then(|latest| match latest {
-            Some(snapshot) => Ok(snapshot),
-            None => crate::results::refresh(conn, &experiment.key, Utc::now().naive_utc()),
-        });
-    match snapshot {
-        Ok(snapshot) => serde_json::to_value(snapshot).unwrap_or_default(),
-        Err(e) => json!({"unavailable": e.to_string()}),
+/// The results a decision on `key` rests on: the latest stored snapshot, or
+/// results computed (and stored) now, so the frozen copy equals what
+/// `GET …/results` serves at this moment. `None` for an experiment that was
+/// never launched (the decision's checks refuse it).
+fn evidence(conn: &mut DbConnection, key: &str) -> Result<Option<ExperimentResults>, DomainError> {
+    let experiment = experiments::get(conn, key)?;
+    if experiment.current_phase == 0 {
+        return Ok(None);
     }
+    let results = match crate::results::latest(conn, key, experiment.current_phase) {
+        Ok(Some(latest)) => Ok(latest),
+        Ok(None) => crate::results::refresh(conn, key),
+        Err(e) => Err(e),
+    };
+    results.map(Some).map_err(|e| match e {
+        ResultsError::Domain(e) => e,
+        e @ ResultsError::NotLaunched(_) => DomainError::Conflict(e.to_string()),
+    })
 }
 
 fn act_on_flag(

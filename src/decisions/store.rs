@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::{Decision, Outcome};
 use crate::db::schema::{decisions as d, experiments as e, exposures as x};
 use crate::db::{DbConnection, DbError};
+use crate::results::compat::{self, Frozen};
 
 type Row = (
     i64,
@@ -71,10 +72,11 @@ fn decode(row: Row) -> Result<Decision, DbError> {
         links: serde_json::from_str(&links)
             .map_err(|e| DbError::Corrupt(format!("decision {id}: links: {e}")))?,
         author,
-        created_at,
+        created_at: created_at.and_utc(),
         supersedes,
         results_snapshot: serde_json::from_str(&snapshot)
-            .map_err(|e| DbError::Corrupt(format!("decision {id}: snapshot: {e}")))?,
+            .and_then(compat::read_frozen)
+            .map_err(|e| DbError::Corrupt(format!("decision {id}: frozen results: {e}")))?,
         action_taken,
     })
 }
@@ -82,6 +84,13 @@ fn decode(row: Row) -> Result<Decision, DbError> {
 /// Appends `decision` (its `id` is assigned here) and returns it as stored.
 pub(super) fn insert(conn: &mut DbConnection, decision: &Decision) -> Result<Decision, DbError> {
     let links = serde_json::to_string(&decision.links).unwrap_or_else(|_| "[]".into());
+    let frozen = match &decision.results_snapshot {
+        Frozen::Results(results) => serde_json::to_string(results),
+        Frozen::Unavailable(reason) => {
+            serde_json::to_string(&serde_json::json!({"unavailable": reason}))
+        }
+    }
+    .map_err(|e| DbError::Corrupt(format!("frozen results: {e}")))?;
     diesel::insert_into(d::table)
         .values((
             d::experiment_key.eq(&decision.experiment_key),
@@ -90,9 +99,9 @@ pub(super) fn insert(conn: &mut DbConnection, decision: &Decision) -> Result<Dec
             d::rationale.eq(&decision.rationale),
             d::links.eq(links),
             d::author.eq(&decision.author),
-            d::created_at.eq(decision.created_at),
+            d::created_at.eq(decision.created_at.naive_utc()),
             d::supersedes.eq(decision.supersedes),
-            d::results_snapshot.eq(decision.results_snapshot.to_string()),
+            d::results_snapshot.eq(frozen),
             d::action_taken.eq(&decision.action_taken),
         ))
         .execute(conn)?;

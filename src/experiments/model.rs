@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use verdict_core::Condition;
 
-use crate::http::FieldError;
+use verdict_core::FieldError;
 
 /// Days from launch to the target decision date when none is set.
 pub const DEFAULT_DECISION_DAYS: i64 = 14;

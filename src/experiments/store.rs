@@ -15,7 +15,7 @@ use super::model::{
 use crate::db::DbConnection;
 use crate::db::schema::{experiment_phases, experiments};
 use crate::domain_error::DomainError;
-use crate::http::FieldError;
+use verdict_core::FieldError;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = experiments, treat_none_as_null = true)]

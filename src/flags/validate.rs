@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use verdict_core::{Layer, Segment, validate_flag, validate_layer, validate_segment};
 
 use super::{ENVIRONMENTS, FlagDefinition};
-use crate::http::FieldError;
+use verdict_core::FieldError;
 
 /// Checks a flag in every environment it defines; `segment_exists` answers
 /// whether a referenced segment is defined. Field paths of per-environment
@@ -59,7 +59,7 @@ fn is_environment_field(field: &str) -> bool {
 
 /// Checks a segment definition.
 pub fn validate_segment_definition(segment: &Segment) -> Vec<FieldError> {
-    convert(validate_segment(segment))
+    validate_segment(segment)
 }
 
 /// Checks a layer definition; `flag_exists` answers whether a member flag is defined.
@@ -67,7 +67,7 @@ pub fn validate_layer_definition(
     layer: &Layer,
     flag_exists: impl Fn(&str) -> bool,
 ) -> Vec<FieldError> {
-    let mut errors = convert(validate_layer(layer));
+    let mut errors = validate_layer(layer);
     for (i, member) in layer.members.iter().enumerate() {
         if !flag_exists(&member.flag) {
             errors.push(FieldError::new(
@@ -77,11 +77,4 @@ pub fn validate_layer_definition(
         }
     }
     errors
-}
-
-fn convert(errors: Vec<verdict_core::FieldError>) -> Vec<FieldError> {
-    errors
-        .into_iter()
-        .map(|e| FieldError::new(e.field, e.message))
-        .collect()
 }

@@ -9,7 +9,7 @@ use super::{EnvironmentConfig, FlagDefinition, validate_flag_definition};
 use super::{validate_layer_definition, validate_segment_definition};
 use crate::db::DbConnection;
 use crate::definitions::{self, DefinitionError, Stored, Write};
-use crate::http::FieldError;
+use verdict_core::FieldError;
 
 /// Why a flag, segment or layer change was refused.
 #[derive(Debug, thiserror::Error)]

@@ -10,4 +10,4 @@ pub mod request_id;
 pub use json::{Json, RawBody, parse as parse_json, path_error, query_error};
 pub use metrics::HttpMetrics;
 pub use observe::observe;
-pub use problem::{ApiError, FieldError, PROBLEM_JSON, Problem};
+pub use problem::{ApiError, PROBLEM_JSON, Problem};

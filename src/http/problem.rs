@@ -5,31 +5,12 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use verdict_core::FieldError;
+
 use super::request_id;
 
 /// The media type of every error response.
 pub const PROBLEM_JSON: &str = "application/problem+json";
-
-/// One invalid field of a request.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct FieldError {
-    /// Path of the field in the request, e.g. `rules[0].conditions[1].op`.
-    #[schema(example = "weights")]
-    pub field: String,
-    /// What is wrong with it.
-    #[schema(example = "weights must sum to 100, got 90")]
-    pub message: String,
-}
-
-impl FieldError {
-    /// A field error for `field`.
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
 
 /// An RFC 7807 problem document (`application/problem+json`).
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -4,12 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{NaiveDateTime, TimeDelta};
+use chrono::{DateTime, NaiveDateTime, SubsecRound, TimeDelta, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use verdict_stats::{
-    AnalysisRequest, ArmData, DifferenceType, GuardrailSpec, GuardrailVerdict, MetricSpec,
-    MetricType, PowerBaseline, SrmResult,
+    AnalysisRequest, ArmData, Comparison, DifferenceType, GuardrailSpec, GuardrailVerdict,
+    MetricSpec, MetricType, PowerBaseline,
 };
 
 use super::aggregate::{ArmSums, arm_sums, more_work_mem, no_jit, stored_arm_sums};
@@ -48,8 +49,13 @@ impl From<diesel::result::Error> for ResultsError {
     }
 }
 
+/// Version of the [`ExperimentResults`] shape. Stored snapshots and the
+/// copies frozen into decisions carry it; older versions are upgraded when read
+/// (see [`super::compat`]).
+pub const RESULTS_SCHEMA_VERSION: u32 = 2;
+
 /// The role a metric plays in the experiment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MetricRole {
     /// The decision metric.
@@ -61,7 +67,7 @@ pub enum MetricRole {
 }
 
 /// Correction across metrics applied on top of Holm across arms.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MetricCorrection {
     /// Benjamini–Hochberg over the primary and secondary metrics.
@@ -71,8 +77,18 @@ pub enum MetricCorrection {
     None,
 }
 
+/// How a set of results came to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SnapshotSource {
+    /// Computed by the background scheduler (data up to the slot start).
+    Scheduled,
+    /// Recomputed on request (data up to that moment).
+    Manual,
+}
+
 /// Exposed units of one arm.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ArmExposure {
     /// Variant key.
     pub variant: String,
@@ -82,19 +98,24 @@ pub struct ArmExposure {
     pub units: u64,
 }
 
-/// Sample ratio check.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Sample ratio mismatch check (Pearson chi-square against the planned
+/// weights, df = arms − 1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SrmCheck {
-    /// The test (absent when it could not run, e.g. no exposures).
-    pub test: Option<SrmResult>,
-    /// Whether the results can be trusted as far as assignment goes.
+    /// Chi-square statistic (`null` when the test could not run, e.g. no exposures).
+    pub chi_square: Option<f64>,
+    /// Its p-value.
+    pub p_value: Option<f64>,
+    /// p < 0.001.
+    pub mismatch: bool,
+    /// False when the sample ratio mismatches: the results are untrustworthy.
     pub trustworthy: bool,
     /// Explanation.
     pub message: String,
 }
 
-/// Per-arm value of a metric.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A metric's value in one arm.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ArmValue {
     /// Variant key.
     pub variant: String,
@@ -104,40 +125,8 @@ pub struct ArmValue {
     pub mean: Option<f64>,
 }
 
-/// One treatment against control on one metric.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MetricComparison {
-    /// Treatment variant.
-    pub variant: String,
-    /// Control mean (CUPED-unadjusted).
-    pub control_mean: Option<f64>,
-    /// Treatment mean (CUPED-unadjusted).
-    pub treatment_mean: Option<f64>,
-    /// Relative lift (treatment − control) / control.
-    pub lift: Option<f64>,
-    /// Confidence / credible interval of the lift.
-    pub ci_lower: Option<f64>,
-    /// Upper end of the interval.
-    pub ci_upper: Option<f64>,
-    /// Raw p-value (frequentist / sequential).
-    pub p_value: Option<f64>,
-    /// Holm–Bonferroni across arms.
-    pub p_value_holm: Option<f64>,
-    /// Holm across arms, then the correction across metrics.
-    pub p_value_adjusted: Option<f64>,
-    /// Bayesian chance to beat control (direction-aware).
-    pub chance_to_win: Option<f64>,
-    /// Whether the difference is significant (adjusted p < alpha, or chance to
-    /// win beyond 1 − alpha / below alpha).
-    pub significant: bool,
-    /// Significant and in the good direction.
-    pub improved: bool,
-    /// Why the comparison could not be computed.
-    pub error: Option<String>,
-}
-
 /// A metric's results.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct MetricResult {
     /// Catalogue key.
     pub metric: String,
@@ -153,24 +142,26 @@ pub struct MetricResult {
     pub cuped: bool,
     /// Per-arm values, control first.
     pub arms: Vec<ArmValue>,
-    /// Each treatment against control.
-    pub comparisons: Vec<MetricComparison>,
+    /// Each treatment against control (relative lift). `p_value_adjusted` is
+    /// Holm across arms then the correction across metrics; `significant`
+    /// uses Holm only for the primary metric, the adjusted p-value otherwise.
+    pub comparisons: Vec<Comparison>,
     /// Why the metric could not be analysed.
     pub error: Option<String>,
 }
 
 /// One guardrail for one treatment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct GuardrailOutcome {
     /// Metric key.
     pub metric: String,
-    /// Treatment variant.
+    /// Treatment variant (empty when the metric is missing from the catalogue).
     pub variant: String,
     /// Tolerated degradation.
     pub max_degradation: f64,
     /// Whether the margin is absolute or relative.
     pub margin_type: MarginType,
-    /// Pass / fail / inconclusive; absent when it could not be evaluated.
+    /// Pass / fail / inconclusive; `null` when it could not be evaluated.
     pub verdict: Option<GuardrailVerdict>,
     /// Effect on the margin's scale.
     pub estimate: Option<f64>,
@@ -183,29 +174,39 @@ pub struct GuardrailOutcome {
 }
 
 /// When the planned sample is reached at the observed traffic.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SampleForecast {
     /// Planned relative MDE of the primary metric.
     pub minimum_detectable_effect: f64,
     /// Units needed per arm (power 0.8, the experiment's alpha).
     pub n_per_arm: u64,
-    /// Exposed units per day so far (all arms).
+    /// Exposed units per day (all arms), over the span from the first
+    /// exposure to the data cut-off.
     pub units_per_day: f64,
     /// Days still needed (0 = reached).
     pub days_to_reach: u64,
     /// The predicted date the planned sample is reached.
-    pub predicted_date: NaiveDateTime,
+    pub predicted_date: DateTime<Utc>,
 }
 
-/// Everything `GET /experiments/{key}/results` reports.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// An experiment's results: what `GET /experiments/{key}/results` serves,
+/// what result snapshots store and what a decision freezes. A new field goes
+/// here (and into [`RESULTS_SCHEMA_VERSION`]'s upgrade when old copies need it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ExperimentResults {
+    /// Version of this shape ([`RESULTS_SCHEMA_VERSION`]).
+    #[schema(example = 2)]
+    pub schema_version: u32,
     /// Experiment key.
     pub experiment: String,
     /// Phase analysed (the current one).
     pub phase: u32,
     /// Data cut-off.
-    pub as_of: NaiveDateTime,
+    pub as_of: DateTime<Utc>,
+    /// When computed.
+    pub computed_at: DateTime<Utc>,
+    /// `scheduled` (daily snapshot) or `manual` (recomputed on request).
+    pub source: SnapshotSource,
     /// Engine used.
     pub engine: Engine,
     /// Significance level.
@@ -232,8 +233,9 @@ pub fn compute(
     conn: &mut DbConnection,
     key: &str,
     as_of: NaiveDateTime,
+    source: SnapshotSource,
 ) -> Result<ExperimentResults, ResultsError> {
-    compute_from(conn, key, Source::Events(as_of))
+    compute_from(conn, key, Source::Events(as_of), source)
 }
 
 /// Computes the results of experiment `key` as of now: advances its stored
@@ -246,7 +248,9 @@ pub fn compute_current(
     key: &str,
 ) -> Result<ExperimentResults, ResultsError> {
     let watermark = ingest_clock::watermark(conn)?;
-    conn.transaction(|conn| compute_from(conn, key, Source::Stored(watermark)))
+    conn.transaction(|conn| {
+        compute_from(conn, key, Source::Stored(watermark), SnapshotSource::Manual)
+    })
 }
 
 /// Brings the stored per-unit values of `key`'s current phase up to date
@@ -357,6 +361,7 @@ fn compute_from(
     conn: &mut DbConnection,
     key: &str,
     source: Source,
+    made_by: SnapshotSource,
 ) -> Result<ExperimentResults, ResultsError> {
     let (exp, phase) = current_phase(conn, key)?;
     let def = &exp.definition;
@@ -426,9 +431,14 @@ fn compute_from(
         as_of,
     );
     Ok(ExperimentResults {
+        schema_version: RESULTS_SCHEMA_VERSION,
         experiment: key.to_owned(),
         phase: phase.number,
-        as_of,
+        as_of: as_of.and_utc(),
+        // Stored timestamps keep microseconds: round now, so a stored copy
+        // reads back equal.
+        computed_at: Utc::now().trunc_subsecs(6),
+        source: made_by,
         engine: def.analysis.engine,
         alpha: def.analysis.alpha,
         metric_correction,
@@ -498,26 +508,29 @@ fn srm_check(arms: &[ArmExposure]) -> SrmCheck {
     let observed: Vec<f64> = arms.iter().map(|a| a.units as f64).collect();
     let weights: Vec<f64> = arms.iter().map(|a| a.weight).collect();
     match verdict_stats::srm_test(&observed, Some(&weights)) {
-        Ok(test) if test.mismatch => SrmCheck {
-            message: format!(
-                "sample ratio mismatch: chi-square {:.2}, p = {:.2e} < {}; results are untrustworthy",
-                test.chi_square,
-                test.p_value,
-                verdict_stats::SRM_THRESHOLD
-            ),
-            test: Some(test),
-            trustworthy: false,
-        },
         Ok(test) => SrmCheck {
-            message: format!(
-                "exposures match the planned weights (p = {:.3})",
-                test.p_value
-            ),
-            test: Some(test),
-            trustworthy: true,
+            chi_square: Some(test.chi_square),
+            p_value: Some(test.p_value),
+            mismatch: test.mismatch,
+            trustworthy: !test.mismatch,
+            message: if test.mismatch {
+                format!(
+                    "sample ratio mismatch: chi-square {:.2}, p = {:.2e} < {}; results are untrustworthy",
+                    test.chi_square,
+                    test.p_value,
+                    verdict_stats::SRM_THRESHOLD
+                )
+            } else {
+                format!(
+                    "exposures match the planned weights (p = {:.3})",
+                    test.p_value
+                )
+            },
         },
         Err(e) => SrmCheck {
-            test: None,
+            chi_square: None,
+            p_value: None,
+            mismatch: false,
             trustworthy: true,
             message: format!("sample ratio not checked: {e}"),
         },
@@ -612,25 +625,7 @@ fn analyse_metric(
         arms: arms.to_vec(),
     };
     let analysis = verdict_stats::analyze(&request);
-    let comparisons = analysis
-        .comparisons
-        .into_iter()
-        .map(|c| MetricComparison {
-            variant: c.arm,
-            control_mean: c.baseline,
-            treatment_mean: c.treatment_mean,
-            lift: c.estimate,
-            ci_lower: c.ci_lower,
-            ci_upper: c.ci_upper,
-            p_value: c.p_value,
-            p_value_holm: c.p_value_adjusted,
-            p_value_adjusted: c.p_value_adjusted,
-            chance_to_win: c.chance_to_win,
-            significant: false,
-            improved: false,
-            error: c.error,
-        })
-        .collect();
+    let comparisons = analysis.comparisons;
     MetricResult {
         metric: metric.key.clone(),
         name: metric.name.clone(),
@@ -667,7 +662,7 @@ pub fn apply_metric_correction(
     if correction == MetricCorrection::BenjaminiHochberg {
         let variants: Vec<String> = metrics
             .iter()
-            .flat_map(|m| m.comparisons.iter().map(|c| c.variant.clone()))
+            .flat_map(|m| m.comparisons.iter().map(|c| c.arm.clone()))
             .collect();
         let mut seen = Vec::new();
         for variant in variants {
@@ -680,7 +675,7 @@ pub fn apply_metric_correction(
                     continue;
                 }
                 for (ci, c) in m.comparisons.iter().enumerate() {
-                    if c.variant == variant
+                    if c.arm == variant
                         && let Some(p) = c.p_value_holm
                     {
                         slots.push((mi, ci, p));
@@ -697,27 +692,16 @@ pub fn apply_metric_correction(
         }
     }
     for m in metrics.iter_mut() {
-        let sign = if m.direction.inverse() { -1.0 } else { 1.0 };
         // The decision metric is judged with Holm across arms only.
         let primary = m.role == MetricRole::Primary;
+        let inverse = m.direction.inverse();
         for c in &mut m.comparisons {
-            let (significant, good) = match engine {
-                Engine::Bayesian => match c.chance_to_win {
-                    Some(ctw) => (ctw >= 1.0 - alpha || ctw <= alpha, ctw >= 1.0 - alpha),
-                    None => (false, false),
-                },
-                _ => {
-                    let p = if primary {
-                        c.p_value_holm
-                    } else {
-                        c.p_value_adjusted
-                    };
-                    let sig = p.is_some_and(|p| p < alpha);
-                    (sig, c.lift.is_some_and(|l| sign * l > 0.0))
-                }
+            let p = if primary {
+                c.p_value_holm
+            } else {
+                c.p_value_adjusted
             };
-            c.significant = significant;
-            c.improved = significant && good;
+            c.judge(engine.into(), alpha, inverse, p);
         }
     }
 }
@@ -814,7 +798,7 @@ fn forecast(
         n_per_arm,
         units_per_day,
         days_to_reach: days,
-        predicted_date: as_of + TimeDelta::days(i64::try_from(days).ok()?),
+        predicted_date: (as_of + TimeDelta::days(i64::try_from(days).ok()?)).and_utc(),
     })
 }
 
@@ -830,8 +814,7 @@ fn signals(
     let primary_key = exp.definition.primary_metric.clone();
     let primary = metrics.iter().find(|m| m.role == MetricRole::Primary);
     let arms = exposed.iter().skip(1).map(|arm| {
-        let comparison =
-            primary.and_then(|m| m.comparisons.iter().find(|c| c.variant == arm.variant));
+        let comparison = primary.and_then(|m| m.comparisons.iter().find(|c| c.arm == arm.variant));
         let sign = primary.map_or(1.0, |m| if m.direction.inverse() { -1.0 } else { 1.0 });
         let outcome = match comparison {
             None => PrimaryOutcome::Unavailable,
@@ -843,7 +826,7 @@ fn signals(
         ArmSignal {
             variant: arm.variant.clone(),
             primary: outcome,
-            improvement: comparison.and_then(|c| c.lift).map(|l| sign * l),
+            improvement: comparison.and_then(|c| c.estimate).map(|l| sign * l),
             guardrails: guardrails
                 .iter()
                 .filter(|g| g.variant == arm.variant || g.variant.is_empty())
@@ -852,7 +835,7 @@ fn signals(
         }
     });
     Signals {
-        srm_mismatch: srm.test.as_ref().filter(|t| t.mismatch).map(|t| t.p_value),
+        srm_mismatch: srm.p_value.filter(|_| srm.mismatch),
         primary_metric: primary_key,
         arms: arms.collect(),
         days_left: forecast.map(|f| f.days_to_reach),

@@ -1,10 +1,11 @@
 //! The recommendation: a pure function of the result's signals.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use verdict_stats::GuardrailVerdict;
 
 /// What to do with the experiment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     /// Roll the named variant out.
@@ -18,7 +19,7 @@ pub enum Action {
 }
 
 /// A recommendation with its reasons.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Recommendation {
     /// Machine-readable action.
     pub action: Action,

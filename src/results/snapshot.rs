@@ -1,29 +1,21 @@
 //! Stored results: scheduled (one per experiment, phase and slot, claimed by
 //! insert-if-absent so only one replica computes it) and manual recomputes.
 
-use chrono::{DateTime, NaiveDateTime, SubsecRound, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use verdict_stats::GuardrailVerdict;
 
-use super::analysis::{ExperimentResults, ResultsError, advance_stored, compute, compute_current};
+use super::analysis::{
+    ExperimentResults, ResultsError, SnapshotSource, advance_stored, compute, compute_current,
+};
+use super::compat;
 use crate::db::schema::result_snapshots as rs;
 use crate::db::{Db, DbConnection, DbError};
 use crate::domain_error::DomainError;
 use crate::experiments::{self, ListFilter, Status};
 use crate::webhooks;
-
-/// How a snapshot came to be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SnapshotSource {
-    /// Computed by the background scheduler (data up to the slot start).
-    Scheduled,
-    /// Recomputed on request (data up to that moment).
-    Manual,
-}
 
 impl SnapshotSource {
     fn as_str(self) -> &'static str {
@@ -32,17 +24,6 @@ impl SnapshotSource {
             Self::Manual => "manual",
         }
     }
-}
-
-/// Stored results with their provenance.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Snapshot {
-    /// How it was made.
-    pub source: SnapshotSource,
-    /// When it was computed.
-    pub computed_at: NaiveDateTime,
-    /// The results (their `as_of` is the data cut-off).
-    pub results: ExperimentResults,
 }
 
 fn phase_i32(phase: u32) -> i32 {
@@ -61,7 +42,7 @@ pub fn latest(
     conn: &mut DbConnection,
     key: &str,
     phase: u32,
-) -> Result<Option<Snapshot>, ResultsError> {
+) -> Result<Option<ExperimentResults>, ResultsError> {
     let row: Option<(String, NaiveDateTime, Option<String>)> = rs::table
         .filter(rs::experiment_key.eq(key))
         .filter(rs::phase.eq(phase_i32(phase)))
@@ -78,14 +59,10 @@ pub fn latest(
     } else {
         SnapshotSource::Manual
     };
-    // A snapshot stored by an older version may not parse: treat it as absent
-    // so that the caller recomputes.
-    match serde_json::from_str(&body) {
-        Ok(results) => Ok(Some(Snapshot {
-            source,
-            computed_at,
-            results,
-        })),
+    // A snapshot no version can read (a newer shape after a downgrade) counts
+    // as absent, so that the caller recomputes.
+    match compat::read_snapshot(&body, source, computed_at) {
+        Ok(results) => Ok(Some(results)),
         Err(e) => {
             tracing::warn!(experiment = key, error = %e, "unreadable result snapshot ignored");
             Ok(None)
@@ -94,30 +71,27 @@ pub fn latest(
 }
 
 /// Computes `key`'s current results incrementally (see [`compute_current`])
-/// and stores them as a manual snapshot computed at `now`.
-pub fn refresh(
-    conn: &mut DbConnection,
-    key: &str,
-    now: NaiveDateTime,
-) -> Result<Snapshot, ResultsError> {
-    let now = now.trunc_subsecs(6);
+/// and stores them as a manual snapshot.
+pub fn refresh(conn: &mut DbConnection, key: &str) -> Result<ExperimentResults, ResultsError> {
     let results = compute_current(conn, key)?;
-    let body = serde_json::to_string(&results).map_err(corrupt)?;
+    store(conn, &results)?;
+    Ok(results)
+}
+
+/// Stores `results` as a snapshot of their source.
+fn store(conn: &mut DbConnection, results: &ExperimentResults) -> Result<(), ResultsError> {
+    let body = serde_json::to_string(results).map_err(corrupt)?;
     diesel::insert_into(rs::table)
         .values((
-            rs::experiment_key.eq(key),
+            rs::experiment_key.eq(&results.experiment),
             rs::phase.eq(phase_i32(results.phase)),
-            rs::source.eq(SnapshotSource::Manual.as_str()),
-            rs::as_of.eq(results.as_of),
-            rs::computed_at.eq(now),
+            rs::source.eq(results.source.as_str()),
+            rs::as_of.eq(results.as_of.naive_utc()),
+            rs::computed_at.eq(results.computed_at.naive_utc()),
             rs::body.eq(Some(body)),
         ))
         .execute(conn)?;
-    Ok(Snapshot {
-        source: SnapshotSource::Manual,
-        computed_at: now,
-        results,
-    })
+    Ok(())
 }
 
 /// The start of the scheduling slot containing `now`: slots of `interval`
@@ -174,12 +148,14 @@ pub fn scheduled_pass(
             .filter(rs::phase.eq(phase))
             .filter(rs::source.eq(SnapshotSource::Scheduled.as_str()))
             .filter(rs::as_of.eq(slot));
-        let stored = compute(conn, &exp.key, slot).and_then(|r| {
+        let stored = compute(conn, &exp.key, slot, SnapshotSource::Scheduled).and_then(|r| {
             let body = serde_json::to_string(&r).map_err(corrupt)?;
-            let done = Utc::now().naive_utc();
             conn.transaction(|conn| {
                 diesel::update(row)
-                    .set((rs::body.eq(Some(body)), rs::computed_at.eq(done)))
+                    .set((
+                        rs::body.eq(Some(body)),
+                        rs::computed_at.eq(r.computed_at.naive_utc()),
+                    ))
                     .execute(conn)?;
                 notify(conn, &r)?;
                 notify_deadline(conn, &exp, slot)
@@ -197,8 +173,6 @@ pub fn scheduled_pass(
     Ok(report)
 }
 
-/// Queues the `srm.detected` and `guardrail.failed` notifications a scheduled
-/// snapshot calls for (once per snapshot).
 /// Once per slot while a running experiment is past its target decision date,
 /// queues `decision.deadline_reached` (a daily reminder with a daily interval).
 fn notify_deadline(
@@ -221,14 +195,16 @@ fn notify_deadline(
     Ok(())
 }
 
+/// Queues the `srm.detected` and `guardrail.failed` notifications a scheduled
+/// snapshot calls for (once per snapshot).
 fn notify(conn: &mut DbConnection, r: &ExperimentResults) -> Result<(), ResultsError> {
-    if let Some(test) = r.srm.test.as_ref().filter(|t| t.mismatch) {
+    if r.srm.mismatch {
         webhooks::enqueue(
             conn,
             webhooks::Event::SrmDetected,
             &json!({
-                "experiment": r.experiment, "phase": r.phase, "as_of": r.as_of.and_utc(),
-                "chi_square": test.chi_square, "p_value": test.p_value,
+                "experiment": r.experiment, "phase": r.phase, "as_of": r.as_of,
+                "chi_square": r.srm.chi_square, "p_value": r.srm.p_value,
                 "units": r.arms.iter().map(|a| json!({"variant": a.variant, "weight": a.weight, "units": a.units})).collect::<Vec<_>>(),
             }),
         )?;
@@ -242,7 +218,7 @@ fn notify(conn: &mut DbConnection, r: &ExperimentResults) -> Result<(), ResultsE
             conn,
             webhooks::Event::GuardrailFailed,
             &json!({
-                "experiment": r.experiment, "phase": r.phase, "as_of": r.as_of.and_utc(),
+                "experiment": r.experiment, "phase": r.phase, "as_of": r.as_of,
                 "metric": g.metric, "variant": g.variant, "max_degradation": g.max_degradation,
                 "margin_type": g.margin_type, "estimate": g.estimate, "bound": g.bound,
                 "p_value": g.p_value,

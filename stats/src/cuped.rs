@@ -12,8 +12,8 @@
 
 use crate::error::{Result, StatsError};
 use crate::moments::{
-    ArmStatistic, Component, check_n, component, covariance, field, post_component,
-    ratio_components, ratio_statistic,
+    ArmStatistic, Component, POST_PRE, PRE, PRE_DENOMINATOR, PRE_NUMERATOR, RATIO_CROSS, check_n,
+    component, covariance, field, post_component, ratio_components, ratio_statistic,
 };
 use crate::types::{ArmData, MetricSpec, MetricType};
 
@@ -40,13 +40,8 @@ struct MeanParts {
 fn mean_parts(metric: &MetricSpec, arm: &ArmData) -> Result<MeanParts> {
     Ok(MeanParts {
         post: post_component(metric, arm)?,
-        pre: component(
-            arm,
-            metric.pre_type(),
-            ("pre_sum", arm.pre_sum),
-            ("pre_sum_squares", arm.pre_sum_squares),
-        )?,
-        post_pre: field(arm, "post_pre_sum_product", arm.post_pre_sum_product)?,
+        pre: component(arm, metric.pre_type(), PRE)?,
+        post_pre: field(arm, POST_PRE)?,
     })
 }
 
@@ -87,42 +82,10 @@ struct RatioParts {
 fn ratio_parts(metric: &MetricSpec, arm: &ArmData) -> Result<RatioParts> {
     let post = ratio_components(metric, arm)?;
     let (m, d, md) = post;
-    let mp = component(
-        arm,
-        metric.pre_type(),
-        ("pre_numerator_sum", arm.pre_numerator_sum),
-        ("pre_numerator_sum_squares", arm.pre_numerator_sum_squares),
-    )?;
-    let dp = component(
-        arm,
-        metric.denominator_type(),
-        ("pre_denominator_sum", arm.pre_denominator_sum),
-        (
-            "pre_denominator_sum_squares",
-            arm.pre_denominator_sum_squares,
-        ),
-    )?;
-    let get = |name, v| field(arm, name, v);
-    let m_mp = get(
-        "numerator_pre_numerator_sum_product",
-        arm.numerator_pre_numerator_sum_product,
-    )?;
-    let d_dp = get(
-        "denominator_pre_denominator_sum_product",
-        arm.denominator_pre_denominator_sum_product,
-    )?;
-    let mp_dp = get(
-        "pre_numerator_pre_denominator_sum_product",
-        arm.pre_numerator_pre_denominator_sum_product,
-    )?;
-    let m_dp = get(
-        "numerator_pre_denominator_sum_product",
-        arm.numerator_pre_denominator_sum_product,
-    )?;
-    let d_mp = get(
-        "denominator_pre_numerator_sum_product",
-        arm.denominator_pre_numerator_sum_product,
-    )?;
+    let mp = component(arm, metric.pre_type(), PRE_NUMERATOR)?;
+    let dp = component(arm, metric.denominator_type(), PRE_DENOMINATOR)?;
+    let [m_mp, d_dp, mp_dp, m_dp, d_mp] = RATIO_CROSS.map(|name| field(arm, name));
+    let (m_mp, d_dp, mp_dp, m_dp, d_mp) = (m_mp?, d_dp?, mp_dp?, m_dp?, d_mp?);
     if d.mean() == 0.0 || dp.mean() == 0.0 {
         return Err(StatsError::ZeroDenominator(arm.name.clone()));
     }

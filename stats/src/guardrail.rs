@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 /// Guardrail verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum GuardrailVerdict {
     /// Non-inferiority shown.

@@ -32,9 +32,9 @@ pub use frequentist::{TestResult, welch_test};
 pub use guardrail::{
     GuardrailResult, GuardrailSpec, GuardrailVerdict, evaluate_guardrail, guardrail,
 };
-pub use moments::{ArmStatistic, pair_statistics};
+pub use moments::{ArmStatistic, Requirement, pair_statistics, required_statistics};
 pub use multiple_testing::{benjamini_hochberg, holm};
-pub use power::{PowerBaseline, days_to_reach, n_per_arm};
+pub use power::{PowerBaseline, PowerPlan, PowerRequest, days_to_reach, n_per_arm};
 pub use sequential::{DEFAULT_TUNING, sequential_test};
 pub use srm::{SRM_THRESHOLD, SrmResult, srm_test};
 pub use types::{ArmData, ComponentType, DifferenceType, Engine, MetricSpec, MetricType, Prior};

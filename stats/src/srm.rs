@@ -9,12 +9,14 @@ pub const SRM_THRESHOLD: f64 = 0.001;
 
 /// Outcome of the SRM check.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"chi_square": 0.990099, "p_value": 0.319718, "mismatch": false})))]
 pub struct SrmResult {
     /// Pearson statistic `Σ (o − e)² / e`.
     pub chi_square: f64,
     /// Upper-tail chi-square p-value with `arms − 1` degrees of freedom.
     pub p_value: f64,
-    /// `p_value < SRM_THRESHOLD`.
+    /// `p_value < 0.001`: the traffic split is suspect and results should not be trusted.
     pub mismatch: bool,
 }
 
