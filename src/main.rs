@@ -74,7 +74,8 @@ fn seed(common: &CommonArgs, args: &SeedArgs) -> Result<(), StartError> {
     let target: DbTarget = common.database_url.parse()?;
     let db = open_database(&target, 1)?;
     let mut conn = db.conn()?;
-    let report = verdict::seed::seed_demo(&mut conn)?;
+    let now = chrono::Utc::now().naive_utc();
+    let report = verdict::seed::seed_demo(&mut conn, now)?;
     eprintln!(
         "demo: {} metrics, {} flags, {} experiments created; {} experiments launched",
         report.metrics_created,
@@ -83,7 +84,7 @@ fn seed(common: &CommonArgs, args: &SeedArgs) -> Result<(), StartError> {
         report.experiments_launched
     );
     if let Some(users) = args.simulate_users {
-        let sim = verdict::seed::simulate_users(&mut conn, users, args.simulation_seed)?;
+        let sim = verdict::seed::simulate_users(&mut conn, users, args.simulation_seed, now)?;
         eprintln!(
             "simulated {} users: {} exposures, {} events",
             sim.users, sim.exposures, sim.events

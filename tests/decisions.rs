@@ -377,7 +377,7 @@ async fn sla_and_okr_reports(backend: Backend) {
     let now = chrono::Utc::now();
     let uri = format!(
         "/api/v1/reports/experimentation?from={}&to={}",
-        (now - chrono::TimeDelta::days(1)).format("%Y-%m-%dT%H:%M:%SZ"),
+        (now - chrono::TimeDelta::days(verdict::seed::DEMO_DAYS + 1)).format("%Y-%m-%dT%H:%M:%SZ"),
         (now + chrono::TimeDelta::days(1)).format("%Y-%m-%dT%H:%M:%SZ")
     );
     let (status, report) = send(&app, ctx.request("GET", &uri, Role::Analyst, Value::Null)).await;
@@ -439,8 +439,8 @@ async fn okr_report_over_demo_data(backend: Backend) {
     let ctx = TestApp::new(backend);
     {
         let mut conn = ctx.pool().conn().expect("conn");
-        verdict::seed::seed_demo(&mut conn).expect("seed");
-        verdict::seed::simulate_users(&mut conn, 200, 7).expect("simulate");
+        verdict::seed::seed_demo(&mut conn, chrono::Utc::now().naive_utc()).expect("seed");
+        verdict::seed::simulate_users(&mut conn, 200, 7, chrono::Utc::now().naive_utc()).expect("simulate");
     }
     let app = test::init_service(verdict::app::build(ctx.state.clone())).await;
     for (key, outcome) in [("cta_copy", "iterate"), ("import_hint", "inconclusive")] {
@@ -460,7 +460,7 @@ async fn okr_report_over_demo_data(backend: Backend) {
     let now = chrono::Utc::now();
     let uri = format!(
         "/api/v1/reports/experimentation?from={}&to={}",
-        (now - chrono::TimeDelta::days(1)).format("%Y-%m-%dT%H:%M:%SZ"),
+        (now - chrono::TimeDelta::days(verdict::seed::DEMO_DAYS + 1)).format("%Y-%m-%dT%H:%M:%SZ"),
         (now + chrono::TimeDelta::days(1)).format("%Y-%m-%dT%H:%M:%SZ")
     );
     let (status, report) = send(&app, ctx.request("GET", &uri, Role::Analyst, Value::Null)).await;

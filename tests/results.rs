@@ -1132,8 +1132,8 @@ async fn demo_experiments_have_results(backend: Backend) {
     {
         let mut conn = ctx.pool().conn().expect("conn");
         let conn: &mut DbConnection = &mut conn;
-        verdict::seed::seed_demo(conn).expect("seed");
-        verdict::seed::simulate_users(conn, 300, 7).expect("simulate");
+        verdict::seed::seed_demo(conn, chrono::Utc::now().naive_utc()).expect("seed");
+        verdict::seed::simulate_users(conn, 300, 7, chrono::Utc::now().naive_utc()).expect("simulate");
     }
     let app = test::init_service(verdict::app::build(ctx.state.clone())).await;
     for key in [

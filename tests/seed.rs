@@ -18,7 +18,7 @@ async fn demo_runs_four_experiments_end_to_end(backend: Backend) {
     {
         let mut conn = ctx.pool().conn().expect("conn");
         let conn: &mut DbConnection = &mut conn;
-        let report = seed_demo(conn).expect("seed");
+        let report = seed_demo(conn, chrono::Utc::now().naive_utc()).expect("seed");
         assert_eq!(
             (
                 report.flags_created,
@@ -28,14 +28,14 @@ async fn demo_runs_four_experiments_end_to_end(backend: Backend) {
             (4, 4, 4)
         );
         assert!(report.metrics_created >= 8);
-        let sim = simulate_users(conn, 400, 7).expect("simulate");
+        let sim = simulate_users(conn, 400, 7, chrono::Utc::now().naive_utc()).expect("simulate");
         assert_eq!(sim.users, 400);
         assert!(sim.exposures > 1200, "{sim:?}");
         assert!(sim.events > 1000, "{sim:?}");
 
-        let again = seed_demo(conn).expect("seed again");
+        let again = seed_demo(conn, chrono::Utc::now().naive_utc()).expect("seed again");
         assert_eq!(again, verdict::seed::SeedReport::default(), "idempotent");
-        let repeat = simulate_users(conn, 400, 7).expect("simulate again");
+        let repeat = simulate_users(conn, 400, 7, chrono::Utc::now().naive_utc()).expect("simulate again");
         assert_eq!(repeat.exposures, 0, "exposures are first-exposure only");
 
         let per_experiment: Vec<(String, i64)> = schema::exposures::table

@@ -1,7 +1,7 @@
 //! The audit log of configuration changes (admins only).
 
 use actix_web::{get, web};
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -9,7 +9,8 @@ use utoipa::{IntoParams, ToSchema};
 use crate::app::AppState;
 use crate::audit::{self, Entry, Filter};
 use crate::auth::{Admin, Authorized};
-use crate::http::ApiError;
+use crate::http::query::DEFAULT_PAGE;
+use crate::http::{ApiError, Moment, Query};
 
 /// Filters and paging for the audit log.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -22,13 +23,17 @@ pub struct AuditQuery {
     pub entity_key: Option<String>,
     /// Only changes by this actor (token subject).
     pub actor: Option<String>,
-    /// Only changes at or after this time (RFC 3339).
-    pub from: Option<DateTime<Utc>>,
-    /// Only changes before this time (RFC 3339).
-    pub to: Option<DateTime<Utc>>,
+    /// Only changes at or after this time (a date or an RFC 3339 timestamp).
+    pub from: Option<Moment>,
+    /// Only changes before this time (a date or an RFC 3339 timestamp).
+    pub to: Option<Moment>,
     /// Page size, 1–500 (default 100).
+    #[serde(default, deserialize_with = "crate::http::query::page_limit")]
+    #[param(minimum = 1, maximum = 500, default = 100)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
+    #[serde(default, deserialize_with = "crate::http::query::page_cursor")]
+    #[param(minimum = 1)]
     pub cursor: Option<i64>,
 }
 
@@ -37,8 +42,8 @@ pub struct AuditQuery {
 pub struct AuditEntry {
     /// Position in the log.
     pub id: i64,
-    /// When (UTC).
-    pub at: NaiveDateTime,
+    /// When.
+    pub at: DateTime<Utc>,
     /// Who (token subject).
     #[schema(example = "alice")]
     pub actor: String,
@@ -64,7 +69,7 @@ impl From<Entry> for AuditEntry {
         let parse = |json: Option<String>| json.and_then(|j| serde_json::from_str(&j).ok());
         Self {
             id: e.id,
-            at: e.at,
+            at: e.at.and_utc(),
             actor: e.actor,
             entity_type: e.entity_type,
             entity_key: e.entity_key,
@@ -95,19 +100,16 @@ pub struct AuditPage {
 pub async fn list_audit(
     _auth: Authorized<Admin>,
     state: web::Data<AppState>,
-    query: web::Query<AuditQuery>,
+    query: Query<AuditQuery>,
 ) -> Result<web::Json<AuditPage>, ApiError> {
     let q = query.into_inner();
-    let limit = i64::from(q.limit.unwrap_or(100));
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::invalid("limit", "must be between 1 and 500"));
-    }
+    let limit = i64::from(q.limit.unwrap_or(DEFAULT_PAGE));
     let filter = Filter {
         entity_type: q.entity_type,
         entity_key: q.entity_key,
         actor: q.actor,
-        from: q.from.map(|t| t.naive_utc()),
-        to: q.to.map(|t| t.naive_utc()),
+        from: q.from.map(|t| t.0.naive_utc()),
+        to: q.to.map(|t| t.0.naive_utc()),
         before_id: q.cursor,
         limit: limit + 1,
     };

@@ -9,7 +9,8 @@ use utoipa::{IntoParams, ToSchema};
 use crate::app::AppState;
 use crate::auth::{Analyst, Authorized, Pm};
 use crate::decisions::{self, Decision, DecisionFilter, NewDecision, Outcome};
-use crate::http::{ApiError, Json};
+use crate::http::query::DEFAULT_PAGE;
+use crate::http::{ApiError, Json, Moment, Query};
 use crate::results::ExperimentResults;
 use crate::results::compat::Frozen;
 
@@ -152,13 +153,17 @@ pub struct DecisionQuery {
     pub outcome: Option<Outcome>,
     /// Only by this author.
     pub author: Option<String>,
-    /// Recorded at or after (RFC 3339).
-    pub from: Option<DateTime<Utc>>,
-    /// Recorded before (RFC 3339).
-    pub to: Option<DateTime<Utc>>,
+    /// Recorded at or after (a date or an RFC 3339 timestamp).
+    pub from: Option<Moment>,
+    /// Recorded before (a date or an RFC 3339 timestamp).
+    pub to: Option<Moment>,
     /// Page size, 1–500 (default 100).
+    #[serde(default, deserialize_with = "crate::http::query::page_limit")]
+    #[param(minimum = 1, maximum = 500, default = 100)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
+    #[serde(default, deserialize_with = "crate::http::query::page_cursor")]
+    #[param(minimum = 1)]
     pub cursor: Option<i64>,
 }
 
@@ -186,20 +191,17 @@ pub struct DecisionPage {
 pub async fn list_decisions(
     _auth: Authorized<Analyst>,
     state: web::Data<AppState>,
-    query: web::Query<DecisionQuery>,
+    query: Query<DecisionQuery>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let limit = i64::from(q.limit.unwrap_or(100));
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::invalid("limit", "must be between 1 and 500"));
-    }
+    let limit = i64::from(q.limit.unwrap_or(DEFAULT_PAGE));
     let filter = DecisionFilter {
         experiment: q.experiment,
         outcome: q.outcome,
         author: q.author,
-        from: q.from.map(|t| t.naive_utc()),
-        to: q.to.map(|t| t.naive_utc()),
+        from: q.from.map(|t| t.0.naive_utc()),
+        to: q.to.map(|t| t.0.naive_utc()),
         before_id: q.cursor,
         limit: limit + 1,
     };

@@ -10,9 +10,19 @@ use crate::http::ApiError;
 
 impl From<DbError> for ApiError {
     fn from(error: DbError) -> Self {
+        if error.is_unavailable() {
+            // The cause names hosts and ports: logged, never returned.
+            tracing::warn!(
+                request_id = crate::http::request_id::current().as_deref(),
+                error = %error,
+                "database unavailable"
+            );
+            return ApiError::Unavailable(match error {
+                DbError::Cancelled => "the server is shutting down; retry on another replica".into(),
+                _ => "the database is unavailable; nothing was stored, retry shortly".into(),
+            });
+        }
         match error {
-            DbError::Pool(e) => ApiError::Unavailable(format!("database unavailable: {e}")),
-            DbError::Cancelled => ApiError::Unavailable("server is shutting down".into()),
             DbError::Query(DieselError::NotFound) => ApiError::NotFound("not found".into()),
             DbError::Query(DieselError::DatabaseError(
                 DatabaseErrorKind::UniqueViolation,

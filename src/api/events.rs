@@ -152,8 +152,7 @@ pub async fn ingest(
     let accepted = state
         .db
         .run(move |conn| insert_batch(conn, &valid).map_err(DbError::from))
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     Ok(web::Json(IngestResult {
         accepted,
         duplicates: repeated + (candidates - accepted),

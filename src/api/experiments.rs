@@ -12,7 +12,7 @@ use crate::experiments::{
     self as exp, AnalysisSettings, Arm, Audience, Checklist, Definition, Experiment, Guardrail,
     ListFilter, Phase, PhaseChange, Status, Transition,
 };
-use crate::http::{ApiError, Json};
+use crate::http::{ApiError, Json, Moment, Query};
 
 fn default_environment() -> String {
     "production".into()
@@ -260,14 +260,14 @@ pub struct ListQuery {
     pub environment: Option<String>,
     /// Flag key.
     pub flag: Option<String>,
-    /// Created at or after (RFC 3339).
-    pub created_from: Option<DateTime<Utc>>,
-    /// Created before (RFC 3339).
-    pub created_to: Option<DateTime<Utc>>,
-    /// Launched at or after (RFC 3339).
-    pub started_from: Option<DateTime<Utc>>,
-    /// Launched before (RFC 3339).
-    pub started_to: Option<DateTime<Utc>>,
+    /// Created at or after (a date or an RFC 3339 timestamp).
+    pub created_from: Option<Moment>,
+    /// Created before (a date or an RFC 3339 timestamp).
+    pub created_to: Option<Moment>,
+    /// Launched at or after (a date or an RFC 3339 timestamp).
+    pub started_from: Option<Moment>,
+    /// Launched before (a date or an RFC 3339 timestamp).
+    pub started_to: Option<Moment>,
 }
 
 /// Lists experiments, newest first.
@@ -281,7 +281,7 @@ pub struct ListQuery {
 pub async fn list_experiments(
     _auth: Authorized<Analyst>,
     state: web::Data<AppState>,
-    query: web::Query<ListQuery>,
+    query: Query<ListQuery>,
 ) -> Result<web::Json<Vec<ExperimentOut>>, ApiError> {
     let q = query.into_inner();
     let filter = ListFilter {
@@ -289,10 +289,10 @@ pub async fn list_experiments(
         owner: q.owner,
         environment: q.environment,
         flag: q.flag,
-        created_from: q.created_from.map(|t| t.naive_utc()),
-        created_to: q.created_to.map(|t| t.naive_utc()),
-        started_from: q.started_from.map(|t| t.naive_utc()),
-        started_to: q.started_to.map(|t| t.naive_utc()),
+        created_from: q.created_from.map(|t| t.0.naive_utc()),
+        created_to: q.created_to.map(|t| t.0.naive_utc()),
+        started_from: q.started_from.map(|t| t.0.naive_utc()),
+        started_to: q.started_to.map(|t| t.0.naive_utc()),
     };
     let found = state.db.run(move |conn| exp::list(conn, &filter)).await?;
     Ok(web::Json(
@@ -614,8 +614,9 @@ pub struct GuardrailCoverageOut {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct CoverageQuery {
-    /// Count experiments launched at or after this time (RFC 3339); all when absent.
-    pub since: Option<DateTime<Utc>>,
+    /// Count experiments launched at or after this time (a date or an RFC
+    /// 3339 timestamp); all when absent.
+    pub since: Option<Moment>,
 }
 
 /// How many launched experiments had a documented guardrail (OKR: ≥ 70 %).
@@ -629,9 +630,9 @@ pub struct CoverageQuery {
 pub async fn guardrail_coverage(
     _auth: Authorized<Analyst>,
     state: web::Data<AppState>,
-    query: web::Query<CoverageQuery>,
+    query: Query<CoverageQuery>,
 ) -> Result<web::Json<GuardrailCoverageOut>, ApiError> {
-    let since = query.into_inner().since.map(|t| t.naive_utc());
+    let since = query.into_inner().since.map(|t| t.0.naive_utc());
     let c = state
         .db
         .run(move |conn| exp::guardrail_coverage(conn, since))

@@ -1,6 +1,6 @@
 //! Bookkeeping fields every stored definition carries in responses.
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -12,10 +12,10 @@ pub struct Meta {
     /// Increases by one on every change.
     #[schema(example = 3)]
     pub version: i64,
-    /// Creation time (UTC).
-    pub created_at: NaiveDateTime,
-    /// Last change (UTC).
-    pub updated_at: NaiveDateTime,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
     /// Who changed it last.
     #[schema(example = "alice")]
     pub updated_by: String,
@@ -28,8 +28,8 @@ impl Meta {
             stored.definition,
             Meta {
                 version: stored.version,
-                created_at: stored.created_at,
-                updated_at: stored.updated_at,
+                created_at: stored.created_at.and_utc(),
+                updated_at: stored.updated_at.and_utc(),
                 updated_by: stored.updated_by,
             },
         )

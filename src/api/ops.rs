@@ -37,7 +37,10 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Health>, Api
         .db
         .run(|conn| conn.ping().map_err(crate::db::DbError::from))
         .await
-        .map_err(|e| ApiError::Unavailable(format!("database not ready: {e}")))?;
+        .map_err(|e| {
+            tracing::warn!(error = %e, "not ready");
+            ApiError::Unavailable("not ready: the database is unreachable".into())
+        })?;
     Ok(web::Json(Health { status: "ok" }))
 }
 

@@ -2,14 +2,14 @@
 //! experimentation OKRs.
 
 use actix_web::{get, web};
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::app::AppState;
 use crate::auth::{Analyst, Authorized};
 use crate::decisions::{self, OkrReport, SlaStatus};
-use crate::http::ApiError;
+use crate::http::{ApiError, Moment, Query};
 
 /// One running experiment against its decision date.
 #[derive(Debug, Serialize, ToSchema)]
@@ -17,11 +17,11 @@ pub struct SlaRow {
     /// Experiment key.
     pub experiment: String,
     /// First variant assignment.
-    pub first_exposure: Option<NaiveDateTime>,
+    pub first_exposure: Option<DateTime<Utc>>,
     /// Days since first exposure.
     pub days_since_first_exposure: Option<f64>,
     /// Target decision date (default: launch + 14 days).
-    pub target_decision_at: Option<NaiveDateTime>,
+    pub target_decision_at: Option<DateTime<Utc>>,
     /// Days left (negative: overdue).
     pub days_left: Option<f64>,
     /// `on_track`, `due_soon` (≤ 2 days left) or `overdue`.
@@ -32,7 +32,7 @@ pub struct SlaRow {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SlaReport {
     /// When the report was computed.
-    pub as_of: NaiveDateTime,
+    pub as_of: DateTime<Utc>,
     /// Longest-running first.
     pub experiments: Vec<SlaRow>,
 }
@@ -55,15 +55,15 @@ pub async fn decision_sla(
         .into_iter()
         .map(|e| SlaRow {
             experiment: e.key,
-            first_exposure: e.first_exposure,
+            first_exposure: e.first_exposure.map(|t| t.and_utc()),
             days_since_first_exposure: e.days_since_first_exposure,
-            target_decision_at: e.target_decision_at,
+            target_decision_at: e.target_decision_at.map(|t| t.and_utc()),
             days_left: e.days_left,
             status: e.status,
         })
         .collect();
     Ok(web::Json(SlaReport {
-        as_of: now,
+        as_of: now.and_utc(),
         experiments,
     }))
 }
@@ -73,10 +73,10 @@ pub async fn decision_sla(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct PeriodQuery {
-    /// Start (inclusive, RFC 3339).
-    pub from: DateTime<Utc>,
-    /// End (exclusive, RFC 3339).
-    pub to: DateTime<Utc>,
+    /// Start (inclusive): a date (midnight UTC) or an RFC 3339 timestamp.
+    pub from: Moment,
+    /// End (exclusive), after `from`: a date or an RFC 3339 timestamp.
+    pub to: Moment,
 }
 
 /// A key result: its value beside its target, and the experiments behind it.
@@ -100,9 +100,9 @@ pub struct KeyResult {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ExperimentationReport {
     /// Period start.
-    pub from: NaiveDateTime,
+    pub from: DateTime<Utc>,
     /// Period end (exclusive).
-    pub to: NaiveDateTime,
+    pub to: DateTime<Utc>,
     /// Experiments launched in the period.
     pub launched: Vec<String>,
     /// Experiments first decided in the period.
@@ -144,11 +144,11 @@ fn key_result(
 pub async fn experimentation(
     _auth: Authorized<Analyst>,
     state: web::Data<AppState>,
-    query: web::Query<PeriodQuery>,
+    query: Query<PeriodQuery>,
 ) -> Result<web::Json<ExperimentationReport>, ApiError> {
-    let (from, to) = (query.from.naive_utc(), query.to.naive_utc());
+    let (from, to) = (query.0.from.0.naive_utc(), query.0.to.0.naive_utc());
     if from >= to {
-        return Err(ApiError::invalid("to", "must be after `from`"));
+        return Err(ApiError::bad_field("to", "must be after `from`"));
     }
     let timings = state.db.run(decisions::timings).await?;
     let r: OkrReport = decisions::experimentation_report(&timings, from, to);
@@ -183,8 +183,8 @@ pub async fn experimentation(
         ),
     ];
     Ok(web::Json(ExperimentationReport {
-        from,
-        to,
+        from: from.and_utc(),
+        to: to.and_utc(),
         launched: r.launched,
         decided: r.decided,
         decided_without_exposure: r.decided_without_exposure,

@@ -6,7 +6,7 @@ use utoipa::IntoParams;
 
 use crate::app::AppState;
 use crate::auth::{Analyst, Authorized};
-use crate::http::ApiError;
+use crate::http::{ApiError, Query};
 use crate::results::{
     self, ExperimentResults, MetricCorrection, ResultsError, apply_metric_correction,
 };
@@ -54,7 +54,7 @@ pub async fn experiment_results(
     _auth: Authorized<Analyst>,
     state: web::Data<AppState>,
     key: web::Path<String>,
-    query: web::Query<ResultsQuery>,
+    query: Query<ResultsQuery>,
 ) -> Result<web::Json<ExperimentResults>, ApiError> {
     let key = key.into_inner();
     let ResultsQuery {

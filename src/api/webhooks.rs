@@ -1,26 +1,31 @@
 //! The webhook delivery log (admins only).
 
 use actix_web::{get, web};
-use chrono::NaiveDateTime;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::app::AppState;
 use crate::auth::{Admin, Authorized};
-use crate::http::ApiError;
-use crate::webhooks::{Delivery, list_deliveries};
+use crate::http::query::DEFAULT_PAGE;
+use crate::http::{ApiError, Query};
+use crate::webhooks::{Delivery, DeliveryStatus, list_deliveries};
 
 /// Filters and paging for the delivery log.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct DeliveryQuery {
-    /// Only `pending`, `delivered` or `failed` deliveries.
-    pub status: Option<String>,
+    /// Only deliveries in this state.
+    pub status: Option<DeliveryStatus>,
     /// Page size, 1–500 (default 100).
+    #[serde(default, deserialize_with = "crate::http::query::page_limit")]
+    #[param(minimum = 1, maximum = 500, default = 100)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
+    #[serde(default, deserialize_with = "crate::http::query::page_cursor")]
+    #[param(minimum = 1)]
     pub cursor: Option<i64>,
 }
 
@@ -34,20 +39,20 @@ pub struct DeliveryView {
     /// The body sent.
     #[schema(value_type = Object)]
     pub payload: Value,
-    /// `pending`, `delivered` or `failed`.
-    pub status: String,
+    /// Delivery state.
+    pub status: DeliveryStatus,
     /// Attempts so far.
     pub attempts: i32,
     /// When the next attempt is due (pending only).
-    pub next_attempt_at: NaiveDateTime,
+    pub next_attempt_at: DateTime<Utc>,
     /// HTTP status of the last attempt.
     pub last_status: Option<i32>,
     /// Error of the last failed attempt.
     pub last_error: Option<String>,
     /// When it was enqueued.
-    pub created_at: NaiveDateTime,
+    pub created_at: DateTime<Utc>,
     /// When it was delivered.
-    pub delivered_at: Option<NaiveDateTime>,
+    pub delivered_at: Option<DateTime<Utc>>,
 }
 
 impl From<Delivery> for DeliveryView {
@@ -56,13 +61,13 @@ impl From<Delivery> for DeliveryView {
             id: d.id,
             event: d.event,
             payload: serde_json::from_str(&d.payload).unwrap_or(Value::Null),
-            status: d.status,
+            status: DeliveryStatus::parse(&d.status).unwrap_or(DeliveryStatus::Pending),
             attempts: d.attempts,
-            next_attempt_at: d.next_attempt_at,
+            next_attempt_at: d.next_attempt_at.and_utc(),
             last_status: d.last_status,
             last_error: d.last_error,
-            created_at: d.created_at,
-            delivered_at: d.delivered_at,
+            created_at: d.created_at.and_utc(),
+            delivered_at: d.delivered_at.map(|t| t.and_utc()),
         }
     }
 }
@@ -87,25 +92,14 @@ pub struct DeliveryPage {
 pub async fn list_webhook_deliveries(
     _auth: Authorized<Admin>,
     state: web::Data<AppState>,
-    query: web::Query<DeliveryQuery>,
+    query: Query<DeliveryQuery>,
 ) -> Result<web::Json<DeliveryPage>, ApiError> {
     let q = query.into_inner();
-    let limit = i64::from(q.limit.unwrap_or(100));
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::invalid("limit", "must be between 1 and 500"));
-    }
-    if let Some(status) = q.status.as_deref()
-        && !["pending", "delivered", "failed"].contains(&status)
-    {
-        return Err(ApiError::invalid(
-            "status",
-            "must be pending, delivered or failed",
-        ));
-    }
+    let limit = i64::from(q.limit.unwrap_or(DEFAULT_PAGE));
     let (status, cursor) = (q.status, q.cursor);
     let mut rows = state
         .db
-        .run(move |conn| list_deliveries(conn, status.as_deref(), cursor, limit + 1))
+        .run(move |conn| list_deliveries(conn, status.map(DeliveryStatus::as_str), cursor, limit + 1))
         .await?;
     let next_cursor = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);

@@ -30,6 +30,33 @@ pub enum DbError {
     Cancelled,
 }
 
+impl DbError {
+    /// Whether the database could not be reached (or is shutting down, or
+    /// stayed locked past the busy timeout) rather than refusing the work:
+    /// retrying later can succeed, and nothing was written.
+    pub fn is_unavailable(&self) -> bool {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match self {
+            Self::Pool(_) | Self::Cancelled => true,
+            Self::Query(Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            )) => true,
+            Self::Query(Error::DatabaseError(_, info)) => {
+                let message = info.message();
+                // SQLite's busy timeout ran out; PostgreSQL shutting down or
+                // the connection dropped mid-statement.
+                message.contains("database is locked")
+                    || message.contains("terminating connection")
+                    || message.contains("server closed the connection")
+                    || message.contains("connection to server")
+                    || message.contains("the database system is shutting down")
+            }
+            _ => false,
+        }
+    }
+}
+
 /// A shared handle to the database: cheap to clone.
 #[derive(Clone)]
 pub struct Db {

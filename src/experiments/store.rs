@@ -474,6 +474,18 @@ pub fn launch(
     key: &str,
     policy: GuardrailPolicy,
 ) -> Result<Experiment, DomainError> {
+    launch_at(conn, actor, key, policy, Utc::now().naive_utc())
+}
+
+/// [`launch`] as of `now`: the demo launches its experiments where its
+/// simulated traffic starts.
+pub fn launch_at(
+    conn: &mut DbConnection,
+    actor: &str,
+    key: &str,
+    policy: GuardrailPolicy,
+    now: NaiveDateTime,
+) -> Result<Experiment, DomainError> {
     conn.transaction(|conn| {
         let before = get(conn, key)?;
         require_status(&before, "launch", Status::allowed_from(Transition::Launch))?;
@@ -489,7 +501,6 @@ pub fn launch(
                     .collect(),
             ));
         }
-        let now = Utc::now().naive_utc();
         let mut after = before.clone();
         after.status = Status::Running;
         after.current_phase = 1;

@@ -5,9 +5,11 @@ mod json;
 mod metrics;
 mod observe;
 mod problem;
+pub mod query;
 pub mod request_id;
 
 pub use json::{Json, RawBody, parse as parse_json, path_error, query_error};
 pub use metrics::HttpMetrics;
 pub use observe::observe;
 pub use problem::{ApiError, PROBLEM_JSON, Problem};
+pub use query::{Moment, Query};

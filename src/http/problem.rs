@@ -9,6 +9,9 @@ use verdict_core::FieldError;
 
 use super::request_id;
 
+/// Seconds a client is told to wait before retrying a 503.
+pub const RETRY_AFTER_SECS: u32 = 5;
+
 /// The media type of every error response.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -181,8 +184,14 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
         response.content_type(PROBLEM_JSON);
-        if matches!(self, Self::Unauthorized(_)) {
-            response.insert_header(("WWW-Authenticate", "Bearer"));
+        match self {
+            Self::Unauthorized(_) => {
+                response.insert_header(("WWW-Authenticate", "Bearer"));
+            }
+            Self::Unavailable(_) => {
+                response.insert_header(("Retry-After", RETRY_AFTER_SECS.to_string()));
+            }
+            _ => {}
         }
         let body = serde_json::to_string(&self.to_problem()).unwrap_or_else(|_| {
             format!(

@@ -375,7 +375,7 @@ fn compute_from(
             (watermark, Some(watermark))
         }
     };
-    let arms = exposure_counts(conn, &exp, &phase, as_of, stamped_before)?;
+    let (arms, first_exposure) = exposure_counts(conn, &exp, &phase, as_of, stamped_before)?;
     let srm = srm_check(&arms);
     let mut data: BTreeMap<String, (Metric, Vec<ArmData>, MetricSpec)> = BTreeMap::new();
     let mut metrics = Vec::new();
@@ -420,7 +420,7 @@ fn compute_from(
     );
 
     let guardrails = guardrail_outcomes(&exp, &data);
-    let forecast = forecast(&exp, &phase, &arms, &data, as_of);
+    let forecast = forecast(&exp, &arms, first_exposure, &data, as_of);
     let signals = signals(
         &exp,
         &arms,
@@ -466,20 +466,25 @@ fn missing_metric(key: &str, role: MetricRole, msg: String) -> MetricResult {
 }
 
 /// Exposed units per arm of the phase up to `as_of` (and, for stored values,
-/// stamped before their watermark), in the phase's arm order.
+/// stamped before their watermark), in the phase's arm order, and the first
+/// exposure among them.
 fn exposure_counts(
     conn: &mut DbConnection,
     exp: &Experiment,
     phase: &Phase,
     as_of: NaiveDateTime,
     stamped_before: Option<NaiveDateTime>,
-) -> QueryResult<Vec<ArmExposure>> {
+) -> QueryResult<(Vec<ArmExposure>, Option<NaiveDateTime>)> {
     let exposed = exposures::table
         .filter(exposures::experiment_key.eq(&exp.key))
         .filter(exposures::phase.eq(i32::try_from(phase.number).unwrap_or(i32::MAX)))
         .filter(exposures::first_seen.le(as_of));
-    let per_variant = (exposures::variant, diesel::dsl::count_star());
-    let counts: Vec<(String, i64)> = match stamped_before {
+    let per_variant = (
+        exposures::variant,
+        diesel::dsl::count_star(),
+        diesel::dsl::min(exposures::first_seen),
+    );
+    let counts: Vec<(String, i64, Option<NaiveDateTime>)> = match stamped_before {
         Some(watermark) => exposed
             .filter(exposures::recorded_at.lt(watermark))
             .group_by(exposures::variant)
@@ -490,7 +495,7 @@ fn exposure_counts(
             .select(per_variant)
             .load(conn)?,
     };
-    Ok(phase
+    let arms = phase
         .arms
         .iter()
         .map(|arm| ArmExposure {
@@ -498,10 +503,12 @@ fn exposure_counts(
             weight: arm.weight,
             units: counts
                 .iter()
-                .find(|(v, _)| *v == arm.variant)
-                .map_or(0, |(_, n)| u64::try_from(*n).unwrap_or(0)),
+                .find(|(v, _, _)| *v == arm.variant)
+                .map_or(0, |(_, n, _)| u64::try_from(*n).unwrap_or(0)),
         })
-        .collect())
+        .collect();
+    let first = counts.iter().filter_map(|(_, _, first)| *first).min();
+    Ok((arms, first))
 }
 
 fn srm_check(arms: &[ArmExposure]) -> SrmCheck {
@@ -757,10 +764,13 @@ fn guardrail_outcomes(
     out
 }
 
+/// When the planned sample is reached, at the rate units arrived so far: over
+/// the span from the first exposure to `as_of` (not from the launch, which
+/// may precede any traffic).
 fn forecast(
     exp: &Experiment,
-    phase: &Phase,
     arms: &[ArmExposure],
+    first_exposure: Option<NaiveDateTime>,
     data: &BTreeMap<String, (Metric, Vec<ArmData>, MetricSpec)>,
     as_of: NaiveDateTime,
 ) -> Option<SampleForecast> {
@@ -783,7 +793,7 @@ fn forecast(
     let n_per_arm =
         verdict_stats::n_per_arm(baseline, mde, exp.definition.analysis.alpha, PLANNED_POWER)
             .ok()?;
-    let elapsed_days = (as_of - phase.started_at).num_seconds() as f64 / 86_400.0;
+    let elapsed_days = (as_of - first_exposure?).num_seconds() as f64 / 86_400.0;
     let total: f64 = arms.iter().map(|a| a.units as f64).sum();
     let min_weight = arms.iter().map(|a| a.weight).fold(f64::INFINITY, f64::min);
     if !(elapsed_days > 0.0 && min_weight > 0.0 && min_weight.is_finite()) {

@@ -6,6 +6,8 @@
 mod catalogue;
 mod simulate;
 
+use chrono::{NaiveDateTime, TimeDelta};
+
 use crate::db::{DbConnection, DbError};
 use crate::domain_error::DomainError;
 use crate::experiments::{self, GuardrailPolicy, Status};
@@ -13,6 +15,10 @@ use crate::flags::{self, FlagWriteError};
 use crate::metrics_catalog;
 
 pub use simulate::{SimulationReport, simulate_users};
+
+/// Days of traffic the demo tells the story of: its experiments were launched
+/// this long ago, and the simulated users arrive over that span.
+pub const DEMO_DAYS: i64 = 10;
 
 /// The actor recorded in the audit log for demo changes.
 pub const SEED_ACTOR: &str = "seed";
@@ -74,9 +80,11 @@ pub struct SeedReport {
 }
 
 /// Loads the demo catalogue, flags and experiments and launches the experiments
-/// (under the `require` guardrail policy: every demo experiment has guardrails).
+/// [`DEMO_DAYS`] before `now` (under the `require` guardrail policy: every demo
+/// experiment has guardrails), where [`simulate_users`] starts their traffic.
 /// Idempotent: what already exists is left alone.
-pub fn seed_demo(conn: &mut DbConnection) -> Result<SeedReport, SeedError> {
+pub fn seed_demo(conn: &mut DbConnection, now: NaiveDateTime) -> Result<SeedReport, SeedError> {
+    let launched_at = now - TimeDelta::days(DEMO_DAYS);
     let mut report = SeedReport::default();
     for metric in catalogue::metrics() {
         if !metrics_catalog::metric_exists(conn, &metric.key).map_err(DbError::from)? {
@@ -110,7 +118,7 @@ pub fn seed_demo(conn: &mut DbConnection) -> Result<SeedReport, SeedError> {
             Err(e) => return Err(e.into()),
         };
         if status == Status::Draft {
-            experiments::launch(conn, SEED_ACTOR, key, GuardrailPolicy::Require)?;
+            experiments::launch_at(conn, SEED_ACTOR, key, GuardrailPolicy::Require, launched_at)?;
             report.experiments_launched += 1;
         }
     }

@@ -2,12 +2,12 @@
 //! evaluation (so exposures match what the SDK would report) and emit the
 //! Mini App's events, with small true effects in the treatment arms.
 
-use chrono::{NaiveDateTime, TimeDelta, Utc};
+use chrono::{NaiveDateTime, TimeDelta};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use verdict_core::Context;
 
-use super::SeedError;
+use super::{DEMO_DAYS, SeedError};
 use crate::db::{DbConnection, DbError};
 use crate::events::{self, NewEvent};
 use crate::exposures::{self, ExposureRecord};
@@ -76,20 +76,21 @@ fn minutes(rng: &mut StdRng, max: i64) -> TimeDelta {
     TimeDelta::minutes(rng.random_range(0..max.max(1)))
 }
 
-/// Simulates `users` Mini App users over the last 10 days: each is evaluated
-/// against the production flags at its first visit (recording the experiment
-/// exposures that implies) and then sends events. Deterministic for a given `seed`.
+/// Simulates `users` Mini App users arriving over the [`DEMO_DAYS`] before
+/// `now` (since the demo experiments' launch): each is evaluated against the
+/// production flags at its first visit (recording the experiment exposures
+/// that implies) and then sends events. Deterministic for a given `seed` and `now`.
 pub fn simulate_users(
     conn: &mut DbConnection,
     users: usize,
     seed: u64,
+    now: NaiveDateTime,
 ) -> Result<SimulationReport, SeedError> {
     let snapshot = load_snapshot(conn)?;
     let Some(production) = snapshot.environments.get("production").cloned() else {
         return Err(SeedError::Domain("no production ruleset".into()));
     };
     let mut rng = StdRng::seed_from_u64(seed);
-    let now = Utc::now().naive_utc();
     let mut w = Writer {
         now,
         events: Vec::new(),
@@ -104,7 +105,7 @@ pub fn simulate_users(
             80..95 => "pro_plus",
             _ => "vip",
         };
-        let first_seen = now - TimeDelta::minutes(rng.random_range(60..10 * 24 * 60));
+        let first_seen = now - TimeDelta::minutes(rng.random_range(60..DEMO_DAYS * 24 * 60));
         let ctx = Context::new()
             .with("user_id", unit.clone())
             .with("tier", tier);

@@ -8,4 +8,4 @@ mod store;
 
 pub use dispatch::{Dispatcher, WebhookSettings};
 pub use signature::sign;
-pub use store::{Delivery, Event, enqueue, list as list_deliveries};
+pub use store::{Delivery, DeliveryStatus, Event, enqueue, list as list_deliveries};

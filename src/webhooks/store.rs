@@ -32,6 +32,36 @@ impl Event {
     }
 }
 
+/// Where a notification's delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Not delivered yet; retried with backoff.
+    Pending,
+    /// Delivered (a 2xx answer).
+    Delivered,
+    /// Given up on after the last attempt.
+    Failed,
+}
+
+impl DeliveryStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Self::Pending, Self::Delivered, Self::Failed]
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+    }
+}
+
 /// One notification and its delivery state.
 #[derive(Debug, Clone, PartialEq, Queryable, Serialize)]
 pub struct Delivery {
@@ -76,7 +106,7 @@ pub fn enqueue(
         .values((
             wd::event.eq(event.as_str()),
             wd::payload.eq(payload.to_string()),
-            wd::status.eq("pending"),
+            wd::status.eq(DeliveryStatus::Pending.as_str()),
             wd::attempts.eq(0),
             wd::next_attempt_at.eq(now.naive_utc()),
             wd::created_at.eq(now.naive_utc()),
@@ -95,7 +125,7 @@ pub fn claim_due(
     let now = Utc::now().naive_utc();
     let free = wd::claimed_until.is_null().or(wd::claimed_until.lt(now));
     let candidates: Vec<i64> = wd::table
-        .filter(wd::status.eq("pending"))
+        .filter(wd::status.eq(DeliveryStatus::Pending.as_str()))
         .filter(wd::next_attempt_at.le(now))
         .filter(free)
         .order(wd::id.asc())
@@ -129,9 +159,9 @@ pub fn record_attempt(
     let now = Utc::now().naive_utc();
     let delivered = error.is_none();
     let status = match (delivered, retry_at) {
-        (true, _) => "delivered",
-        (false, Some(_)) => "pending",
-        (false, None) => "failed",
+        (true, _) => DeliveryStatus::Delivered.as_str(),
+        (false, Some(_)) => DeliveryStatus::Pending.as_str(),
+        (false, None) => DeliveryStatus::Failed.as_str(),
     };
     diesel::update(wd::table.find(id))
         .set((
