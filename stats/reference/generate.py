@@ -12,7 +12,8 @@ Sources of truth:
   gbstats' RegressionAdjustedRatioStatistic;
 * scipy.stats.ttest_ind_from_stats cross-checks the absolute Welch tests,
   scipy.stats.chisquare the SRM, statsmodels multipletests Holm / BH, and
-  scipy.stats.norm the closed-form power formula.
+  scipy.stats.norm the closed-form power formula, and scipy.stats.fisher_exact
+  the two-sided Fisher exact test.
 
 Usage:  pip install -r requirements.txt && python generate.py
 """
@@ -408,13 +409,57 @@ def t_cases():
     return out
 
 
+def fisher_cases():
+    """scipy.stats.fisher_exact two-sided p-values for 2x2 tables [[a, b], [c, d]].
+
+    Its own seeded generator, so the shared `rng` stream (and every value above)
+    is unchanged. scipy counts a table as "no more likely" than the observed one
+    when pmf <= pmf_observed * (1 + 1e-14); the tie cases below are the ones that
+    tolerance decides.
+    """
+    frng = np.random.default_rng(20240602)
+    tables = [
+        # small, zeros, symmetric tables and exact ties
+        [[3, 3], [3, 3]], [[0, 5], [5, 0]], [[1, 9], [11, 3]], [[8, 2], [1, 5]], [[6, 2], [1, 4]],
+        [[2, 3], [3, 2]], [[0, 1], [1, 0]], [[1, 0], [0, 1]], [[5, 0], [0, 5]], [[0, 0], [0, 0]],
+        [[0, 0], [3, 4]], [[0, 3], [0, 5]], [[7, 0], [2, 9]], [[15, 0], [0, 15]], [[0, 15], [15, 15]],
+        [[4, 6], [6, 4]], [[1, 14], [14, 1]],
+        # coincidental exact ties (no symmetry): P([[0,3],[6,8]]) == P([[2,1],[4,10]]), ...
+        [[0, 3], [6, 8]], [[2, 1], [4, 10]], [[0, 4], [4, 7]], [[2, 2], [2, 9]], [[0, 6], [3, 8]],
+        # bimodal: the observed table is the lower of two equally likely modes
+        [[1, 1], [6, 2]], [[0, 3], [2, 5]], [[1634, 1320], [2834, 2287]], [[1402, 793], [6302, 3561]],
+        [[4999, 5000], [5001, 5000]],
+        # near tie: x = 14 is 8.4e-8 more likely than the observed x = 20, so it is not
+        # counted at 1e-14 (0.3136); a 1e-7 slack, or scipy < 1.9's 1e-4, would (0.3944)
+        [[20, 38], [40, 106]], [[20, 40], [38, 106]],
+        # mid and large counts, mirror ties at large counts, tiny p-values
+        [[120, 880], [150, 850]], [[300, 200], [250, 250]], [[45, 455], [70, 430]],
+        [[1200, 8800], [1290, 8710]], [[4950, 5050], [5050, 4950]], [[5000, 5000], [5000, 5000]],
+        [[2100, 17900], [2300, 17700]], [[22, 0], [0, 102]], [[50, 1], [257, 375]],
+        [[94, 48], [3577, 16988]], [[1000, 49000], [1300, 48700]], [[5000, 45000], [5600, 44400]],
+        [[9000, 91000], [9400, 90600]],
+        # Not here: millions of units, where scipy's own p-value drifts from a 40-digit
+        # mpmath sum (3e-9 relative for [[5829225, 5692693], [5760959, 5760959]]);
+        # fisher.rs checks that table against mpmath instead.
+    ]
+    tables += frng.integers(0, 16, size=(12, 2, 2)).tolist()
+    for n in frng.integers(100, 900, size=4).tolist():
+        p = frng.uniform(0.05, 0.5)
+        a, c = frng.binomial(n, p), frng.binomial(n, p * 1.2)
+        tables.append([[int(a), n - int(a)], [int(c), n - int(c)]])
+    for n in (10_000, 30_000, 50_000):
+        a, c = frng.binomial(n, 0.1), frng.binomial(n, 0.104)
+        tables.append([[int(a), n - int(a)], [int(c), n - int(c)]])
+    return [{"table": t, "p_value": float(scipy.stats.fisher_exact(t).pvalue)} for t in tables]
+
+
 def main():
     versions = {p: importlib.metadata.version(p) for p in ["gbstats", "numpy", "scipy", "statsmodels", "pandas", "pydantic"]}
     data = {"generator": "stats/reference/generate.py", "versions": versions,
             "analyze": build(), "srm": srm_cases(), "multiple_testing": mt_cases(),
-            "power": power_cases(), "student_t": t_cases()}
+            "power": power_cases(), "student_t": t_cases(), "fisher": fisher_cases()}
     OUT.write_text(json.dumps(data, indent=1, allow_nan=False) + "\n")
-    print(f"wrote {OUT} ({len(data['analyze'])} analyze cases)")
+    print(f"wrote {OUT} ({len(data['analyze'])} analyze cases, {len(data['fisher'])} Fisher tables)")
 
 
 if __name__ == "__main__":

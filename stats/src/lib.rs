@@ -15,6 +15,7 @@ mod cuped;
 pub mod distributions;
 pub mod effect;
 pub mod error;
+pub mod fisher;
 pub mod frequentist;
 pub mod guardrail;
 pub mod moments;
@@ -28,6 +29,7 @@ pub use analyze::{AnalysisRequest, AnalysisResult, Comparison, analyze};
 pub use bayesian::{BayesianResult, bayesian_test};
 pub use effect::{Effect, effect, welch_df};
 pub use error::StatsError;
+pub use fisher::{fisher_exact, fisher_exact_binomial};
 pub use frequentist::{TestResult, welch_test};
 pub use guardrail::{
     GuardrailResult, GuardrailSpec, GuardrailVerdict, evaluate_guardrail, guardrail,

@@ -3,12 +3,14 @@
 //!
 //! Tolerances: relative 1e-9 on estimates, standard errors, intervals, means and
 //! degrees of freedom; absolute 1e-9 on p-values and chance to win; relative
-//! 1e-9 on risks (with a 1e-15 absolute floor for risks that underflow to ~0).
+//! 1e-9 on risks (with a 1e-15 absolute floor for risks that underflow to ~0);
+//! Fisher p-values absolute 1e-9, and also relative 1e-9 below 1e-6.
 
 use serde_json::Value;
 use verdict_stats::distributions::{t_isf, t_sf};
 use verdict_stats::{
-    AnalysisRequest, PowerBaseline, analyze, benjamini_hochberg, holm, n_per_arm, srm_test,
+    AnalysisRequest, PowerBaseline, analyze, benjamini_hochberg, fisher_exact,
+    fisher_exact_binomial, holm, n_per_arm, srm_test,
 };
 
 const REL: f64 = 1e-9;
@@ -235,5 +237,28 @@ fn student_t_matches_scipy() {
             let want = case["isf"].as_f64().unwrap_or(f64::NAN);
             assert_rel(&format!("t isf({q}, {df})"), Some(t_isf(q, df)), want, 0.0);
         }
+    }
+}
+
+#[test]
+fn fisher_matches_scipy() {
+    let cases = reference()["fisher"]
+        .as_array()
+        .cloned()
+        .expect("fisher cases");
+    assert!(cases.len() >= 40);
+    for case in cases {
+        let table: [[u64; 2]; 2] = serde_json::from_value(case["table"].clone()).expect("table");
+        let want = case["p_value"].as_f64().unwrap_or(f64::NAN);
+        let got = fisher_exact(table).unwrap_or_else(|e| panic!("{table:?}: {e}"));
+        let ctx = format!("fisher {table:?}");
+        assert_abs(&ctx, Some(got), want);
+        if want < 1e-6 {
+            assert_rel(&ctx, Some(got), want, 0.0);
+        }
+        // The binomial-arm convenience builds the same table.
+        let [[a, b], [c, d]] = table;
+        let arms = fisher_exact_binomial((a + b) as f64, a as f64, (c + d) as f64, c as f64);
+        assert_eq!(arms, Ok(got), "{ctx} via arms");
     }
 }
