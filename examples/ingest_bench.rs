@@ -17,9 +17,10 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
-use verdict::app::{AppState, build};
+use verdict::app::build;
 use verdict::auth::{JwtKeys, Role};
 use verdict::events::{NewEvent, insert_batch};
+use verdict::state::AppState;
 
 struct Options {
     admin_url: String,
@@ -206,7 +207,11 @@ fn main() {
     let workers = o.workers;
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
-            let state = AppState::new(db, keys, 4 * 1024 * 1024).expect("state");
+            let settings = verdict::state::Settings {
+                max_body_bytes: 4 * 1024 * 1024,
+                ..Default::default()
+            };
+            let state = AppState::new(db, keys, settings).expect("state");
             actix_web::HttpServer::new(move || build(state.clone()))
                 .workers(workers)
                 .listen(listener)

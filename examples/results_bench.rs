@@ -194,7 +194,13 @@ fn main() {
         started.elapsed().as_secs_f64()
     );
     let started = Instant::now();
-    let direct = verdict::results::compute(conn, "bench", stored.as_of.naive_utc(), SnapshotSource::Manual).expect("results");
+    let direct = verdict::results::compute(
+        conn,
+        "bench",
+        stored.as_of.naive_utc(),
+        SnapshotSource::Manual,
+    )
+    .expect("results");
     println!(
         "direct computation from raw events at the same cut-off: {:.3} s",
         started.elapsed().as_secs_f64()
@@ -239,7 +245,13 @@ fn main() {
     let results = verdict::results::compute_current(conn, "bench").expect("results");
     let incremental = started.elapsed().as_secs_f64();
     let started = Instant::now();
-    let direct = verdict::results::compute(conn, "bench", results.as_of.naive_utc(), SnapshotSource::Manual).expect("results");
+    let direct = verdict::results::compute(
+        conn,
+        "bench",
+        results.as_of.naive_utc(),
+        SnapshotSource::Manual,
+    )
+    .expect("results");
     println!(
         "final check against the direct computation ({:.3} s incremental, {:.3} s direct): same results",
         incremental,

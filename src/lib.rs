@@ -23,4 +23,5 @@ pub mod ruleset;
 pub mod seed;
 pub mod server;
 pub mod startup;
+pub mod state;
 pub mod webhooks;

@@ -29,10 +29,7 @@ fn main() -> ExitCode {
         Command::Token(args) => token(&cli.common, &args),
         Command::Seed(args) => seed(&cli.common, &args),
         Command::Openapi => {
-            println!(
-                "{}",
-                verdict::openapi::Document::new(&verdict::app::openapi_document()).json
-            );
+            println!("{}", verdict::openapi::document().json);
             Ok(())
         }
     };

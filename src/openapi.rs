@@ -2,10 +2,14 @@
 //! completed with the security schemes and the problem+json responses every
 //! operation shares.
 
+use std::sync::LazyLock;
+
+use utoipa::OpenApi as _;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::response::{ResponseBuilder, Responses};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr};
+use utoipa_actix_web::AppExt;
 
 /// Static parts of the document; paths come from the handlers' registration.
 #[derive(utoipa::OpenApi)]
@@ -37,7 +41,24 @@ use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr};
 )]
 pub struct ApiDoc;
 
-/// The finished document, serialized once at start-up.
+/// The OpenAPI document generated from the registered handlers.
+pub fn generate() -> OpenApi {
+    let (_, mut api) = actix_web::App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(crate::api::configure)
+        .split_for_parts();
+    finish(&mut api);
+    api
+}
+
+/// The finished document, generated and serialized once.
+pub fn document() -> &'static Document {
+    static DOCUMENT: LazyLock<Document> = LazyLock::new(|| Document::new(&generate()));
+    &DOCUMENT
+}
+
+/// The finished document, serialized.
 #[derive(Debug, Clone)]
 pub struct Document {
     /// The document as JSON.

@@ -4,10 +4,11 @@ use std::time::Duration;
 
 use actix_web::HttpServer;
 
-use crate::app::{AppState, build};
+use crate::app::build;
 use crate::cli::{CommonArgs, ServeArgs};
 use crate::db::DbTarget;
 use crate::startup::{StartError, load_keys, open_database};
+use crate::state::{AppState, Settings};
 use crate::webhooks::WebhookSettings;
 
 /// Runs the HTTP service until it is asked to stop.
@@ -15,10 +16,13 @@ pub async fn serve(common: &CommonArgs, args: &ServeArgs) -> Result<(), StartErr
     let target: DbTarget = common.database_url.parse()?;
     let (keys, first_token) = load_keys(common, &target)?;
     let db = open_database(&target, args.db_pool_size)?;
-    let mut state = AppState::new(db.clone(), keys, args.max_body_bytes)?;
-    state.webhooks = webhook_settings(args)?;
-    state.ingest = args.ingest_limits();
-    state.guardrail_policy = args.guardrail_policy;
+    let settings = Settings {
+        max_body_bytes: args.max_body_bytes,
+        ingest: args.ingest_limits(),
+        guardrail_policy: args.guardrail_policy,
+        webhooks: webhook_settings(args)?,
+    };
+    let state = AppState::new(db.clone(), keys, settings)?;
     let refresher = actix_web::rt::spawn(
         state
             .snapshots
@@ -26,7 +30,7 @@ pub async fn serve(common: &CommonArgs, args: &ServeArgs) -> Result<(), StartErr
             .follow(db, Duration::from_millis(args.config_poll_ms.max(10))),
     );
     let exposures = state.exposures.clone();
-    let dispatcher = state.webhooks.clone().map(|settings| {
+    let dispatcher = state.settings.webhooks.clone().map(|settings| {
         actix_web::rt::spawn(
             crate::webhooks::Dispatcher::new(state.db.clone(), settings)
                 .run(Duration::from_secs(1)),

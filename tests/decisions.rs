@@ -9,6 +9,7 @@ use common::{Backend, TestApp, send};
 use diesel::connection::SimpleConnection;
 use serde_json::{Value, json};
 use verdict::auth::Role;
+use verdict_testkit::backend_tests;
 
 /// A guardrail metric, a primary metric, the `cta_copy` flag and a launched
 /// experiment on it, plus exposures for 40 users.
@@ -440,7 +441,8 @@ async fn okr_report_over_demo_data(backend: Backend) {
     {
         let mut conn = ctx.pool().conn().expect("conn");
         verdict::seed::seed_demo(&mut conn, chrono::Utc::now().naive_utc()).expect("seed");
-        verdict::seed::simulate_users(&mut conn, 200, 7, chrono::Utc::now().naive_utc()).expect("simulate");
+        verdict::seed::simulate_users(&mut conn, 200, 7, chrono::Utc::now().naive_utc())
+            .expect("simulate");
     }
     let app = test::init_service(verdict::app::build(ctx.state.clone())).await;
     for (key, outcome) in [("cta_copy", "iterate"), ("import_hint", "inconclusive")] {

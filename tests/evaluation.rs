@@ -4,6 +4,7 @@
 mod common;
 
 use std::time::{Duration, Instant};
+use verdict_testkit::backend_tests;
 
 use actix_web::http::StatusCode;
 use actix_web::test::{self, TestRequest};
@@ -468,13 +469,8 @@ async fn ofrep_protocol() {
 async fn second_replica_sees_change_within_a_second() {
     let ctx = TestApp::new(Backend::Postgres);
     let primary = test::init_service(verdict::app::build(ctx.state.clone())).await;
-    let replica_db = verdict::startup::open_database(&ctx.db.target(), 2).expect("second pool");
-    let replica_state = verdict::app::AppState::new(
-        replica_db.clone(),
-        verdict::auth::JwtKeys::new(Some(common::SECRET), None).expect("keys"),
-        64 * 1024,
-    )
-    .expect("replica state");
+    let replica_state = ctx.replica(verdict::state::Settings::default());
+    let replica_db = replica_state.db.clone();
     let follower = actix_web::rt::spawn(
         replica_state
             .snapshots

@@ -2,6 +2,8 @@
 
 mod common;
 
+use verdict::state::Settings;
+
 use actix_web::http::StatusCode;
 use actix_web::test::{self, TestRequest};
 use chrono::{Duration, Utc};
@@ -10,6 +12,7 @@ use diesel::{QueryDsl, RunQueryDsl};
 use serde_json::{Value, json};
 use verdict::auth::Role;
 use verdict::db::{DbConnection, schema};
+use verdict_testkit::backend_tests;
 
 fn event(i: usize) -> Value {
     json!({
@@ -49,7 +52,13 @@ macro_rules! post {
 }
 
 async fn reposting_a_batch_stores_nothing_new(backend: Backend) {
-    let ctx = TestApp::with_body_limit(backend, 1024 * 1024);
+    let ctx = TestApp::with_settings(
+        backend,
+        Settings {
+            max_body_bytes: 1024 * 1024,
+            ..Settings::default()
+        },
+    );
     let app = test::init_service(verdict::app::build(ctx.state.clone())).await;
     let batch = json!({"events": (0..1000).map(event).collect::<Vec<_>>()}).to_string();
     let (status, body) = post!(app, ctx, batch.clone());
@@ -160,8 +169,16 @@ async fn per_event_checks(backend: Backend) {
 }
 
 async fn malformed_envelopes_and_oversized_batches(backend: Backend) {
-    let mut ctx = TestApp::new(backend);
-    ctx.state.ingest.max_batch = 10;
+    let ctx = TestApp::with_settings(
+        backend,
+        Settings {
+            ingest: verdict::events::IngestLimits {
+                max_batch: 10,
+                ..Default::default()
+            },
+            ..Settings::default()
+        },
+    );
     let app = test::init_service(verdict::app::build(ctx.state.clone())).await;
     for body in [
         "{}",

@@ -10,6 +10,7 @@ use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
 use serde_json::{Value, json};
 use verdict::auth::Role;
 use verdict::db::{DbConnection, schema};
+use verdict_testkit::{backend_tests, call};
 
 fn audit_actions(ctx: &TestApp, entity_type: &str, key: &str) -> Vec<String> {
     let mut conn = ctx.pool().conn().expect("conn");
@@ -388,7 +389,7 @@ async fn launch_reports_every_failed_item(backend: Backend) {
 }
 
 async fn guardrail_policy_require_and_warn(backend: Backend) {
-    let mut ctx = TestApp::new(backend);
+    let ctx = TestApp::new(backend);
     let app = test::init_service(verdict::app::build(ctx.state.clone())).await;
     catalogue_and_flag(&app, &ctx).await;
     let mut unguarded = cta_experiment();
@@ -405,8 +406,11 @@ async fn guardrail_policy_require_and_warn(backend: Backend) {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     assert_eq!(failed_items(&problem), ["checklist.guardrail"]);
 
-    ctx.state.guardrail_policy = verdict::experiments::GuardrailPolicy::Warn;
-    let app = test::init_service(verdict::app::build(ctx.state.clone())).await;
+    let warn = ctx.replica(verdict::state::Settings {
+        guardrail_policy: verdict::experiments::GuardrailPolicy::Warn,
+        ..Default::default()
+    });
+    let app = test::init_service(verdict::app::build(warn)).await;
     let (status, launched) = call!(
         app,
         ctx,
@@ -699,7 +703,8 @@ async fn overlapping_experiments_are_refused(backend: Backend) {
 async fn exposure_window_joins_events(backend: Backend) {
     use chrono::{TimeDelta, Utc};
     use verdict::exposures::{ExposureRecord, insert_batch};
-    use verdict::metrics_catalog::{self as catalog, arm_data, unit_values};
+    use verdict::metrics_catalog as catalog;
+    use verdict_testkit::reference::{arm_data, unit_values};
 
     let ctx = TestApp::new(backend);
     let app = test::init_service(verdict::app::build(ctx.state.clone())).await;
@@ -751,7 +756,7 @@ async fn exposure_window_joins_events(backend: Backend) {
     let as_of = now.naive_utc();
     let values = |conn: &mut DbConnection, key: &str, phase: u32, pre: Option<u32>| {
         let m = catalog::get(conn, key).expect("metric");
-        let mut v = unit_values(conn, "cta_copy", phase, &m, as_of, pre).expect("values");
+        let mut v = unit_values(conn, "cta_copy", phase, &m, as_of, pre);
         v.sort_by(|a, b| a.unit_id.cmp(&b.unit_id));
         v
     };

@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use serde_json::{Value, json};
 use verdict::auth::Role;
 use verdict::db::{DbConnection, schema::audit_log};
+use verdict_testkit::backend_tests;
 
 /// actor, entity type, action, before, after.
 type AuditRow = (String, String, String, Option<String>, Option<String>);

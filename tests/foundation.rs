@@ -9,6 +9,7 @@ use common::{Backend, ROLES, TestApp, TestDb};
 use diesel::{QueryDsl, RunQueryDsl};
 use verdict::auth::Role;
 use verdict::db::{DbConnection, migrate, schema};
+use verdict_testkit::backend_tests;
 
 /// Routes that need no token.
 const PUBLIC: &[&str] = &["/healthz", "/readyz", "/metrics", "/openapi.json"];
@@ -55,7 +56,8 @@ async fn health_ready_and_metrics(backend: Backend) {
 async fn auth_matrix(backend: Backend) {
     let ctx = TestApp::new(backend);
     let app = test::init_service(verdict::app::build(ctx.state.clone())).await;
-    let doc: serde_json::Value = serde_json::from_str(&ctx.state.document.json).expect("doc");
+    let doc: serde_json::Value =
+        serde_json::from_str(&verdict::openapi::document().json).expect("doc");
     let expired = expired_token();
     let mut checked = 0;
     for (path, item) in doc["paths"].as_object().expect("paths") {
@@ -133,7 +135,13 @@ async fn problem_json_for_unknown_routes(backend: Backend) {
 
 /// Each kind of bad input gets a clear 4xx problem, never a 500.
 async fn problem_json_for_bad_input(backend: Backend) {
-    let ctx = TestApp::with_body_limit(backend, 512);
+    let ctx = TestApp::with_settings(
+        backend,
+        verdict::state::Settings {
+            max_body_bytes: 512,
+            ..Default::default()
+        },
+    );
     let app = test::init_service(verdict::app::build(ctx.state.clone())).await;
     let post = |content_type: &str, body: String| {
         TestRequest::post()
@@ -199,7 +207,7 @@ async fn readyz_reports_unreachable_database() {
 
 #[test]
 fn committed_openapi_matches_the_code() {
-    let generated = verdict::openapi::Document::new(&verdict::app::openapi_document()).json;
+    let generated = verdict::openapi::Document::new(&verdict::openapi::generate()).json;
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json");
     if std::env::var_os("UPDATE_OPENAPI").is_some() {
         std::fs::write(path, format!("{generated}\n")).expect("write openapi.json");

@@ -5,6 +5,7 @@
 mod common;
 
 use std::time::Duration;
+use verdict_testkit::{backend_tests, call};
 
 use actix_web::http::StatusCode;
 use actix_web::test;
@@ -350,9 +351,10 @@ fn fixture_metrics() -> Vec<(Value, bool)> {
 }
 
 /// The SQL aggregation agrees with the in-memory reference
-/// (`metrics_catalog::unit_values` + `arm_data`) on every fixture metric.
+/// (`verdict_testkit::reference`) on every fixture metric.
 async fn aggregation_agrees_with_in_memory_reference(backend: Backend) {
-    use verdict::metrics_catalog::{Direction, Metric, arm_data, unit_values};
+    use verdict::metrics_catalog::{Direction, Metric};
+    use verdict_testkit::reference::{arm_data, unit_values};
     let ctx = TestApp::new(backend);
     let mut conn = ctx.pool().conn().expect("conn");
     let conn: &mut DbConnection = &mut conn;
@@ -374,10 +376,7 @@ async fn aggregation_agrees_with_in_memory_reference(backend: Backend) {
                 created_at: t0(),
                 updated_at: t0(),
             };
-            let reference = arm_data(
-                &unit_values(conn, "fx", 1, &m, as_of, pre_days).expect("reference"),
-                &arms,
-            );
+            let reference = arm_data(&unit_values(conn, "fx", 1, &m, as_of, pre_days), &arms);
             let rows = sums(
                 conn,
                 &m.definition,
@@ -1133,7 +1132,8 @@ async fn demo_experiments_have_results(backend: Backend) {
         let mut conn = ctx.pool().conn().expect("conn");
         let conn: &mut DbConnection = &mut conn;
         verdict::seed::seed_demo(conn, chrono::Utc::now().naive_utc()).expect("seed");
-        verdict::seed::simulate_users(conn, 300, 7, chrono::Utc::now().naive_utc()).expect("simulate");
+        verdict::seed::simulate_users(conn, 300, 7, chrono::Utc::now().naive_utc())
+            .expect("simulate");
     }
     let app = test::init_service(verdict::app::build(ctx.state.clone())).await;
     for key in [

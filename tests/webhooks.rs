@@ -4,6 +4,7 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use verdict_testkit::backend_tests;
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, test, web};
 use common::{Backend, TestApp, send};

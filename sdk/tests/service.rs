@@ -5,7 +5,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::{Service, dead_url};
+use common::{Service, dead_url, define};
 use diesel::prelude::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -67,7 +67,7 @@ fn random_context(rng: &mut StdRng) -> Context {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn identical_assignments_to_the_service_for_10000_contexts() {
     let service = Service::start();
-    service.define().await;
+    define(&service).await;
     let local = builder(&service)
         .send_exposures(false)
         .build()
@@ -145,7 +145,7 @@ async fn identical_assignments_to_the_service_for_10000_contexts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn service_down_serves_last_known_values() {
     let mut service = Service::start();
-    service.define().await;
+    define(&service).await;
     let client = builder(&service)
         .refresh_interval(Duration::from_millis(100))
         .refresh_backoff(Backoff {
@@ -168,7 +168,7 @@ async fn service_down_serves_last_known_values() {
     let before = snapshot(&client);
     client.flush().await.expect("exposures delivered while up");
 
-    service.server.stop().await;
+    service.stop().await;
     // actix worker threads may finish in-flight keep-alive connections
     // briefly after the server stopped.
     let deadline = std::time::Instant::now() + READY;
@@ -234,7 +234,7 @@ async fn cold_start_serves_defaults_then_bootstrap_then_service() {
 
     // Save the service's config as a bootstrap file.
     let service = Service::start();
-    service.define().await;
+    define(&service).await;
     let (status, config) = service
         .call("GET", "/api/v1/sdk/config", Role::Sdk, Value::Null)
         .await;
@@ -296,7 +296,7 @@ async fn cold_start_serves_defaults_then_bootstrap_then_service() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refresh_uses_etags_and_picks_up_changes() {
     let service = Service::start();
-    service.define().await;
+    define(&service).await;
     let client = builder(&service)
         .refresh_interval(Duration::from_secs(3600))
         .build()
@@ -336,7 +336,7 @@ async fn refresh_uses_etags_and_picks_up_changes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exposures_reach_the_service_once_per_unit() {
     let service = Service::start();
-    service.define().await;
+    define(&service).await;
     let client = builder(&service)
         .flush_interval(Duration::from_millis(50))
         .batch_size(64)

@@ -6,11 +6,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::AppState;
 use crate::audit::{self, Entry, Filter};
 use crate::auth::{Admin, Authorized};
 use crate::http::query::DEFAULT_PAGE;
 use crate::http::{ApiError, Moment, Query};
+use crate::state::AppState;
 
 /// Filters and paging for the audit log.
 #[derive(Debug, Deserialize, IntoParams)]

@@ -6,13 +6,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::AppState;
 use crate::auth::{Analyst, Authorized, Pm};
 use crate::decisions::{self, Decision, DecisionFilter, NewDecision, Outcome};
 use crate::http::query::DEFAULT_PAGE;
 use crate::http::{ApiError, Json, Moment, Query};
 use crate::results::ExperimentResults;
 use crate::results::compat::Frozen;
+use crate::state::AppState;
 
 /// A decision to record.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -49,7 +49,7 @@ macro_rules! definition_routes {
         #[doc = $create_doc]
         pub async fn $create(
             auth: $crate::auth::Authorized<$crate::auth::Pm>,
-            state: actix_web::web::Data<$crate::app::AppState>,
+            state: actix_web::web::Data<$crate::state::AppState>,
             body: $crate::http::Json<$ty>,
         ) -> Result<actix_web::HttpResponse, $crate::http::ApiError> {
             let key = body.0.key.clone();
@@ -70,7 +70,7 @@ macro_rules! definition_routes {
         #[doc = $list_doc]
         pub async fn $list(
             _auth: $crate::auth::Authorized<$crate::auth::Analyst>,
-            state: actix_web::web::Data<$crate::app::AppState>,
+            state: actix_web::web::Data<$crate::state::AppState>,
         ) -> Result<actix_web::web::Json<Vec<$response>>, $crate::http::ApiError> {
             let all = $crate::api::stored::list::<$ty>(&state).await?;
             Ok(actix_web::web::Json(all.into_iter().map(Into::into).collect()))
@@ -90,7 +90,7 @@ macro_rules! definition_routes {
         #[doc = $get_doc]
         pub async fn $get(
             _auth: $crate::auth::Authorized<$crate::auth::Analyst>,
-            state: actix_web::web::Data<$crate::app::AppState>,
+            state: actix_web::web::Data<$crate::state::AppState>,
             key: actix_web::web::Path<String>,
         ) -> Result<actix_web::web::Json<$response>, $crate::http::ApiError> {
             let stored = $crate::api::stored::get::<$ty>(&state, key.into_inner()).await?;
@@ -112,7 +112,7 @@ macro_rules! definition_routes {
         #[doc = $replace_doc]
         pub async fn $replace(
             auth: $crate::auth::Authorized<$crate::auth::Pm>,
-            state: actix_web::web::Data<$crate::app::AppState>,
+            state: actix_web::web::Data<$crate::state::AppState>,
             key: actix_web::web::Path<String>,
             body: $crate::http::Json<$ty>,
         ) -> Result<actix_web::web::Json<$response>, $crate::http::ApiError> {
@@ -148,7 +148,7 @@ macro_rules! definition_routes {
         #[doc = $delete_doc]
         pub async fn $delete(
             auth: $crate::auth::Authorized<$crate::auth::Pm>,
-            state: actix_web::web::Data<$crate::app::AppState>,
+            state: actix_web::web::Data<$crate::state::AppState>,
             key: actix_web::web::Path<String>,
         ) -> Result<actix_web::HttpResponse, $crate::http::ApiError> {
             let change = $crate::definitions::Write::<$ty>::Delete;

@@ -18,7 +18,9 @@ impl From<DbError> for ApiError {
                 "database unavailable"
             );
             return ApiError::Unavailable(match error {
-                DbError::Cancelled => "the server is shutting down; retry on another replica".into(),
+                DbError::Cancelled => {
+                    "the server is shutting down; retry on another replica".into()
+                }
                 _ => "the database is unavailable; nothing was stored, retry shortly".into(),
             });
         }

@@ -9,10 +9,10 @@ use utoipa::ToSchema;
 use verdict_core::{Context, Evaluation};
 
 use super::evaluate_body::EvaluateBody;
-use crate::app::AppState;
 use crate::auth::{Authorized, Sdk};
 use crate::evaluation::{record_exposure, snapshot_for};
 use crate::http::{ApiError, Json};
+use crate::state::AppState;
 
 /// Evaluate every flag (or the listed ones) for a context.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -6,11 +6,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use crate::app::AppState;
 use crate::auth::{Authorized, Sdk};
 use crate::db::DbError;
 use crate::events::{NewEvent, RawEvent, dedupe, insert_batch};
 use crate::http::{ApiError, Json};
+use crate::state::AppState;
 
 /// A batch of events. Each element is checked on its own: a bad event is listed
 /// in `rejected` while the others are stored.
@@ -117,7 +117,7 @@ pub async fn ingest(
     state: web::Data<AppState>,
     body: Json<EventBatch>,
 ) -> Result<web::Json<IngestResult>, ApiError> {
-    let limits = state.ingest;
+    let limits = state.settings.ingest;
     let raw = body.0.events;
     if raw.len() > limits.max_batch {
         return Err(ApiError::invalid(

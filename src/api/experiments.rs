@@ -6,13 +6,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::AppState;
 use crate::auth::{Analyst, Authorized, Pm};
 use crate::experiments::{
     self as exp, AnalysisSettings, Arm, Audience, Checklist, Definition, Experiment, Guardrail,
     ListFilter, Phase, PhaseChange, Status, Transition,
 };
 use crate::http::{ApiError, Json, Moment, Query};
+use crate::state::AppState;
 
 fn default_environment() -> String {
     "production".into()
@@ -419,7 +419,7 @@ pub async fn experiment_checklist(
     key: web::Path<String>,
 ) -> Result<web::Json<Checklist>, ApiError> {
     let key = key.into_inner();
-    let policy = state.guardrail_policy;
+    let policy = state.settings.guardrail_policy;
     let checklist = state
         .db
         .run(move |conn| exp::preview_checklist(conn, &key, policy))
@@ -450,7 +450,7 @@ pub async fn launch_experiment(
     key: web::Path<String>,
 ) -> Result<web::Json<ExperimentOut>, ApiError> {
     let key = key.into_inner();
-    let policy = state.guardrail_policy;
+    let policy = state.settings.guardrail_policy;
     let actor = auth.caller.subject;
     let launched = state
         .db

@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::app::AppState;
 use crate::auth::{Authorized, Sdk};
 use crate::exposures::{ExposureRecord, insert_batch};
+use crate::state::AppState;
 use verdict_core::FieldError;
 
 use crate::http::{ApiError, Json};

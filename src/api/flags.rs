@@ -9,13 +9,13 @@ use verdict_core::{DEFAULT_BUCKET_BY, Rule, Serve, ValueType, Variant};
 
 use super::meta::Meta;
 use super::stored;
-use crate::app::AppState;
 use crate::auth::{Analyst, Authorized, Pm};
 use crate::definitions::{self, Stored, Write};
 use crate::flags::{
     ENVIRONMENTS, EnvironmentConfig, FlagDefinition, save_flag, set_flag_environment,
 };
 use crate::http::{ApiError, Json};
+use crate::state::AppState;
 
 fn default_bucket_by() -> String {
     DEFAULT_BUCKET_BY.to_owned()

@@ -5,10 +5,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::app::AppState;
 use crate::auth::{Analyst, Authorized, Pm};
 use crate::http::{ApiError, Json};
 use crate::metrics_catalog::{self as catalog, Direction, Metric, MetricDefinition};
+use crate::state::AppState;
 
 /// A metric definition as written by a PM.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -9,10 +9,10 @@ use utoipa::ToSchema;
 use verdict_core::{Context, DEFAULT_BUCKET_BY, ErrorCode, Evaluation};
 
 use super::evaluate::etag_matches;
-use crate::app::AppState;
 use crate::auth::{Authorized, Sdk};
 use crate::evaluation::{record_exposure, snapshot_for};
 use crate::http::{ApiError, RawBody};
+use crate::state::AppState;
 
 /// A successful evaluation.
 #[derive(Debug, Serialize, ToSchema)]

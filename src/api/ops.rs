@@ -4,8 +4,8 @@ use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::app::AppState;
 use crate::http::{ApiError, HttpMetrics};
+use crate::state::AppState;
 
 /// Liveness or readiness.
 #[derive(Debug, Serialize, ToSchema)]
@@ -62,7 +62,8 @@ pub async fn metrics(metrics: web::Data<HttpMetrics>) -> HttpResponse {
     responses((status = 200, description = "OpenAPI document", content_type = "application/json", body = Object))
 )]
 #[get("/openapi.json")]
-pub async fn openapi_json(doc: web::Data<crate::openapi::Document>) -> HttpResponse {
+pub async fn openapi_json() -> HttpResponse {
+    let doc = crate::openapi::document();
     HttpResponse::Ok()
         .content_type("application/json")
         .body(doc.json.clone())

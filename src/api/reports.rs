@@ -6,10 +6,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::AppState;
 use crate::auth::{Analyst, Authorized};
 use crate::decisions::{self, OkrReport, SlaStatus};
 use crate::http::{ApiError, Moment, Query};
+use crate::state::AppState;
 
 /// One running experiment against its decision date.
 #[derive(Debug, Serialize, ToSchema)]
@@ -148,7 +148,7 @@ pub async fn experimentation(
 ) -> Result<web::Json<ExperimentationReport>, ApiError> {
     let (from, to) = (query.0.from.0.naive_utc(), query.0.to.0.naive_utc());
     if from >= to {
-        return Err(ApiError::bad_field("to", "must be after `from`"));
+        return Err(ApiError::invalid("to", "must be after `from`"));
     }
     let timings = state.db.run(decisions::timings).await?;
     let r: OkrReport = decisions::experimentation_report(&timings, from, to);

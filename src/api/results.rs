@@ -4,12 +4,12 @@ use actix_web::{get, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::app::AppState;
 use crate::auth::{Analyst, Authorized};
 use crate::http::{ApiError, Query};
 use crate::results::{
     self, ExperimentResults, MetricCorrection, ResultsError, apply_metric_correction,
 };
+use crate::state::AppState;
 
 /// Query options.
 #[derive(Debug, Deserialize, IntoParams)]

@@ -1,10 +1,10 @@
 //! Request plumbing shared by the definition endpoints (flags, segments, layers).
 
-use crate::app::AppState;
 use crate::db::DbConnection;
 use crate::definitions::{self, Definition, Stored, Write};
 use crate::flags::FlagWriteError;
 use crate::http::ApiError;
+use crate::state::AppState;
 
 /// A function that validates and applies a write of `T`.
 pub type Saver<T> =

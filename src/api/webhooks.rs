@@ -6,10 +6,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::AppState;
 use crate::auth::{Admin, Authorized};
 use crate::http::query::DEFAULT_PAGE;
 use crate::http::{ApiError, Query};
+use crate::state::AppState;
 use crate::webhooks::{Delivery, DeliveryStatus, list_deliveries};
 
 /// Filters and paging for the delivery log.
@@ -99,7 +99,9 @@ pub async fn list_webhook_deliveries(
     let (status, cursor) = (q.status, q.cursor);
     let mut rows = state
         .db
-        .run(move |conn| list_deliveries(conn, status.map(DeliveryStatus::as_str), cursor, limit + 1))
+        .run(move |conn| {
+            list_deliveries(conn, status.map(DeliveryStatus::as_str), cursor, limit + 1)
+        })
         .await?;
     let next_cursor = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);

@@ -16,5 +16,6 @@ pub use model::{
 };
 pub use store::{
     GuardrailCoverage, ListFilter, PhaseChange, create, experiments_using_metric, get,
-    guardrail_coverage, launch, launch_at, list, phases, preview_checklist, start_phase, transition, update,
+    guardrail_coverage, launch, launch_at, list, phases, preview_checklist, start_phase,
+    transition, update,
 };

@@ -164,14 +164,29 @@ mod tests {
                 "from=2026-12-01T09:30:00%2B03:00&limit=500&cursor=7",
                 ok("2026-12-01T06:30:00Z", Some(500), Some(7)),
             ),
-            ("from=2026-12-01T09:30:00Z&limit=1", ok("2026-12-01T09:30:00Z", Some(1), None)),
+            (
+                "from=2026-12-01T09:30:00Z&limit=1",
+                ok("2026-12-01T09:30:00Z", Some(1), None),
+            ),
             ("from=2026-13-01", Err((Some("from"), "neither a date"))),
             ("from=2026-12-01T09:30:00", Err((Some("from"), "RFC 3339"))),
-            ("from=2000-01-01&limit=0", Err((Some("limit"), "between 1 and 500"))),
-            ("from=2000-01-01&limit=x", Err((Some("limit"), "invalid digit"))),
-            ("from=2000-01-01&cursor=-5", Err((Some("cursor"), "positive id"))),
+            (
+                "from=2000-01-01&limit=0",
+                Err((Some("limit"), "between 1 and 500")),
+            ),
+            (
+                "from=2000-01-01&limit=x",
+                Err((Some("limit"), "invalid digit")),
+            ),
+            (
+                "from=2000-01-01&cursor=-5",
+                Err((Some("cursor"), "positive id")),
+            ),
             ("limit=5", Err((Some("from"), "missing field"))),
-            ("from=2000-01-01&extra=1", Err((Some("extra"), "unknown field"))),
+            (
+                "from=2000-01-01&extra=1",
+                Err((Some("extra"), "unknown field")),
+            ),
         ];
         for (raw, want) in cases {
             match (parse::<Params>(raw), want) {

@@ -2,12 +2,12 @@
 //! that counts as an improvement.
 
 mod model;
+pub mod semantics;
 mod store;
-mod unit_values;
 
 pub use model::{
     Direction, EventSelector, FilterOp, Metric, MetricDefinition, PropertyFilter, validate_metric,
 };
+pub use semantics::metric_spec;
 pub(crate) use store::existing_keys;
 pub use store::{create, delete, get, list, metric_exists, update};
-pub use unit_values::{UnitValue, arm_data, metric_spec, unit_values};

@@ -21,7 +21,8 @@ use crate::db::schema::exposures;
 use crate::db::{DbConnection, ingest_clock};
 use crate::domain_error::DomainError;
 use crate::experiments::{self, Engine, Experiment, MarginType, Phase};
-use crate::metrics_catalog::{self, Direction, Metric, MetricDefinition};
+use crate::metrics_catalog::semantics::{metric_spec, supports_cuped};
+use crate::metrics_catalog::{self, Direction, Metric};
 
 /// Power the planned sample is sized for.
 pub const PLANNED_POWER: f64 = 0.8;
@@ -541,29 +542,6 @@ fn srm_check(arms: &[ArmExposure]) -> SrmCheck {
             trustworthy: true,
             message: format!("sample ratio not checked: {e}"),
         },
-    }
-}
-
-/// CUPED needs a per-unit pre-period value; NPS answers have none.
-fn supports_cuped(def: &MetricDefinition) -> bool {
-    !matches!(def, MetricDefinition::Nps { .. })
-}
-
-fn metric_spec(metric: &Metric, cuped: bool) -> MetricSpec {
-    let metric_type = match metric.definition {
-        MetricDefinition::Conversion { .. } | MetricDefinition::Retention { .. } => {
-            MetricType::Binomial
-        }
-        MetricDefinition::Ratio { .. } => MetricType::Ratio,
-        _ => MetricType::Mean,
-    };
-    MetricSpec {
-        metric_type,
-        numerator: None,
-        denominator: None,
-        cuped,
-        pre: None,
-        inverse: metric.direction.inverse(),
     }
 }
 

@@ -183,8 +183,13 @@ mod tests {
         assert_eq!(r.experiment, "cta_copy");
         assert_eq!(r.source, SnapshotSource::Scheduled);
         assert_eq!(r.computed_at, at("2026-12-01T09:29:06.431500Z"));
-        assert!(r.metrics.iter().all(|m| m.comparisons.iter().all(|c| !c.arm.is_empty())));
-        let reason = "database query failed: Cannot perform this operation while a transaction is open";
+        assert!(
+            r.metrics
+                .iter()
+                .all(|m| m.comparisons.iter().all(|c| !c.arm.is_empty()))
+        );
+        let reason =
+            "database query failed: Cannot perform this operation while a transaction is open";
         let unavailable = read_frozen(serde_json::json!({ "unavailable": reason })).expect("reads");
         assert_eq!(unavailable, Frozen::Unavailable(reason.into()));
     }
@@ -198,10 +203,16 @@ mod tests {
             panic!("results expected");
         };
         let body = serde_json::to_string(&*current).expect("serializes");
-        assert!(body.contains("\"as_of\":\"2026-12-01T00:00:00Z\""), "{body}");
+        assert!(
+            body.contains("\"as_of\":\"2026-12-01T00:00:00Z\""),
+            "{body}"
+        );
         let computed_at = NaiveDateTime::default();
         let snapshot = read_snapshot(&body, SnapshotSource::Manual, computed_at).expect("reads");
-        assert_eq!(&snapshot, &*current, "row metadata does not override a current body");
+        assert_eq!(
+            &snapshot, &*current,
+            "row metadata does not override a current body"
+        );
         let frozen = read_frozen(serde_json::from_str(&body).expect("json")).expect("reads");
         assert_eq!(frozen, Frozen::Results(current));
         assert!(read_frozen(Value::Array(vec![])).is_err());

@@ -18,6 +18,7 @@
 use chrono::NaiveDateTime;
 use serde_json::Value;
 
+use crate::metrics_catalog::semantics::{Fold, Period, Recipe, Semantics, Term};
 use crate::metrics_catalog::{FilterOp, MetricDefinition, PropertyFilter};
 
 /// SQL flavour.
@@ -66,7 +67,12 @@ pub struct MetricQuery<'a> {
     pub pre_period_secs: Option<f64>,
 }
 
-const DAY: f64 = 86_400.0;
+impl MetricQuery<'_> {
+    /// The metric's per-unit semantics with this query's CUPED window.
+    fn semantics(&self) -> Semantics<'_> {
+        self.metric.semantics(self.pre_period_secs)
+    }
+}
 
 struct Builder {
     dialect: Dialect,
@@ -296,15 +302,6 @@ fn double(expr: &str) -> String {
     format!("CAST({expr} AS DOUBLE PRECISION)")
 }
 
-/// Per-unit value expressions over the joined events, for the post period and
-/// (when CUPED is on) the pre period.
-struct UnitColumns {
-    x: String,
-    d: String,
-    xp: String,
-    dp: String,
-}
-
 /// How units without any matching event are treated.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Missing {
@@ -405,8 +402,8 @@ pub fn state_sums_query(dialect: Dialect, q: &MetricQuery<'_>, metric_key: &str)
             params: b.params,
         };
     }
-    if let MetricDefinition::Retention { to_day, .. } = q.metric {
-        let ended = b.window_ended(f64::from(*to_day) * DAY, q.as_of);
+    if let Some(secs) = q.metric.semantics(None).matures_after {
+        let ended = b.window_ended(secs, q.as_of);
         filter.push_str(&format!(" AND {ended}"));
     }
     let (missing, cap) = shape(q.metric);
@@ -424,7 +421,8 @@ pub fn state_sums_query(dialect: Dialect, q: &MetricQuery<'_>, metric_key: &str)
 /// units): not when a percentile cap, which moves with every unit, applies, nor
 /// for retention, whose units count only once their window has ended.
 pub fn sums_are_additive(metric: &MetricDefinition) -> bool {
-    shape(metric).1.is_none() && !matches!(metric, MetricDefinition::Retention { .. })
+    let semantics = metric.semantics(None);
+    semantics.winsorize_percentile.is_none() && semantics.matures_after.is_none()
 }
 
 /// Which way [`arm_sums_delta`] adjusts the stored per-arm sums.
@@ -523,8 +521,8 @@ fn units_cte(b: &mut Builder, q: &MetricQuery<'_>, rows: Option<StateRows<'_>>) 
     let mut filter = format!("experiment_key = {key} AND phase = {phase} AND {exposed_by}");
     match rows {
         None => {
-            if let MetricDefinition::Retention { to_day, .. } = q.metric {
-                let ended = b.window_ended(f64::from(*to_day) * DAY, q.as_of);
+            if let Some(secs) = q.metric.semantics(None).matures_after {
+                let ended = b.window_ended(secs, q.as_of);
                 filter.push_str(&format!(" AND {ended}"));
             }
         }
@@ -576,9 +574,16 @@ fn affected_units(b: &mut Builder, q: &MetricQuery<'_>, since: NaiveDateTime) ->
 /// also count only events stamped before the watermark).
 fn per_unit_ctes(b: &mut Builder, q: &MetricQuery<'_>, rows: Option<StateRows<'_>>) -> Vec<String> {
     let stored = rows.is_some();
-    if let MetricDefinition::Nps { event } = q.metric {
-        return nps_ctes(b, event, q, stored);
-    }
+    let semantics = q.semantics();
+    let (value, denominator, pre_value, pre_denominator) = match &semantics.recipe {
+        Recipe::LatestScore { event } => return nps_ctes(b, event, q, stored),
+        Recipe::Terms {
+            value,
+            denominator,
+            pre_value,
+            pre_denominator,
+        } => (value, denominator, pre_value, pre_denominator),
+    };
     let (ids, group_ids, stamped) = if stored {
         (
             "e.unit_id AS unit_id, e.first_seen AS first_seen, ",
@@ -589,13 +594,13 @@ fn per_unit_ctes(b: &mut Builder, q: &MetricQuery<'_>, rows: Option<StateRows<'_
         ("", "", String::new())
     };
 
-    // Which events to join: the metric's names, from the pre-period start (or
-    // exposure) to the cut-off.
+    // Which events to join: the metric's names, from the earliest offset any
+    // term reads (the pre-period start, or exposure) to the cut-off.
     let names: Vec<String> = dedup(q.metric.event_names())
         .into_iter()
         .map(|n| b.bind(Param::Text(n.to_owned())))
         .collect();
-    let lower = b.event_vs_exposure("ev", ">=", -q.pre_period_secs.unwrap_or(0.0));
+    let lower = b.event_vs_exposure("ev", ">=", semantics.earliest_offset());
     let upper = b.not_after("ev.ts", q.as_of);
     let joined = format!(
         "SELECT u.unit_id AS unit_id, u.variant AS variant, u.first_seen AS first_seen, \
@@ -605,31 +610,108 @@ fn per_unit_ctes(b: &mut Builder, q: &MetricQuery<'_>, rows: Option<StateRows<'_
         b.offset_expr(),
         names.join(", ")
     );
-    let cols = unit_columns(b, q);
+    let x = terms_sql(b, value, false);
+    let d = denominator
+        .as_ref()
+        .map_or_else(|| "0".to_owned(), |t| terms_sql(b, t, false));
+    let xp = pre_value
+        .as_ref()
+        .map_or_else(|| "0".to_owned(), |t| terms_sql(b, t, true));
+    let dp = pre_denominator
+        .as_ref()
+        .map_or_else(|| "0".to_owned(), |t| terms_sql(b, t, true));
     vec![format!(
         "pu AS (SELECT {ids}e.variant AS variant, {} AS x, {} AS d, {} AS xp, {} AS dp \
          FROM ({joined}) e GROUP BY e.unit_id, e.variant{group_ids})",
-        double(&cols.x),
-        double(&cols.d),
-        double(&cols.xp),
-        double(&cols.dp),
+        double(&x),
+        double(&d),
+        double(&xp),
+        double(&dp),
     )]
+}
+
+/// A value made of folded terms, as an aggregate over the unit's joined event
+/// rows `e`. A pre-period value without events is 0.
+fn terms_sql(b: &mut Builder, terms: &[Term<'_>], pre: bool) -> String {
+    let parts: Vec<String> = terms
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let folded = term_sql(b, t);
+            let folded = if pre {
+                format!("COALESCE({folded}, 0)")
+            } else {
+                folded
+            };
+            match (i, t.sign < 0.0) {
+                (0, false) => folded,
+                (0, true) => format!("-{folded}"),
+                (_, false) => format!(" + {folded}"),
+                (_, true) => format!(" - {folded}"),
+            }
+        })
+        .collect();
+    parts.concat()
+}
+
+/// One folded term: `AGG(CASE WHEN <event matches> AND <in period> THEN … END)`.
+fn term_sql(b: &mut Builder, t: &Term<'_>) -> String {
+    let matches = if t.events.iter().all(|m| m.filters.is_empty()) {
+        let names: Vec<String> = t
+            .events
+            .iter()
+            .map(|m| b.bind(Param::Text(m.event.to_owned())))
+            .collect();
+        match names.as_slice() {
+            [one] => format!("e.name = {one}"),
+            _ => format!("e.name IN ({})", names.join(", ")),
+        }
+    } else {
+        let each: Vec<String> = t
+            .events
+            .iter()
+            .map(|m| format!("({})", b.selector(m.event, m.filters)))
+            .collect();
+        format!("({})", each.join(" OR "))
+    };
+    let period = match t.period {
+        Period::Post { within } => {
+            let from = b.offset(">=", 0.0);
+            match within {
+                Some(w) => format!("{from} AND {}", b.offset("<", w)),
+                None => from,
+            }
+        }
+        Period::Pre { secs } => format!("{} AND {}", b.offset(">=", -secs), b.offset("<", 0.0)),
+        Period::Between { from, to } => {
+            format!("{} AND {}", b.offset(">=", from), b.offset("<", to))
+        }
+    };
+    let cond = format!("{matches} AND {period}");
+    match t.fold {
+        Fold::Any => format!("MAX({})", when(&cond, "1", "0")),
+        Fold::Count => format!("SUM({})", when(&cond, "1", "0")),
+        Fold::Sum { missing } => {
+            let m = b.bind(Param::Double(missing));
+            format!(
+                "SUM({})",
+                when(&cond, &format!("COALESCE(e.value, {m})"), "0")
+            )
+        }
+        Fold::Mean => format!("AVG({})", when(&cond, "e.value", "NULL")),
+    }
 }
 
 /// How a metric's per-unit values are summed: whether units without a value
 /// are left out, and the winsorization percentile.
 fn shape(metric: &MetricDefinition) -> (Missing, Option<f64>) {
-    match metric {
-        MetricDefinition::Sum {
-            winsorize_percentile,
-            ..
-        } => (Missing::Zero, *winsorize_percentile),
-        MetricDefinition::Mean {
-            winsorize_percentile,
-            ..
-        } => (Missing::Excluded, *winsorize_percentile),
-        _ => (Missing::Zero, None),
-    }
+    let semantics = metric.semantics(None);
+    let missing = if semantics.excludes_missing {
+        Missing::Excluded
+    } else {
+        Missing::Zero
+    };
+    (missing, semantics.winsorize_percentile)
 }
 
 /// `cap`: the `percentile` (0–100) of `pu`'s `x`, as `percentile_disc`.
@@ -720,156 +802,6 @@ fn dedup(names: Vec<&str>) -> Vec<&str> {
 /// `CASE WHEN <cond> THEN <then> ELSE <otherwise> END`.
 fn when(cond: &str, then: &str, otherwise: &str) -> String {
     format!("CASE WHEN {cond} THEN {then} ELSE {otherwise} END")
-}
-
-fn unit_columns(b: &mut Builder, q: &MetricQuery<'_>) -> UnitColumns {
-    let post = |b: &mut Builder| b.offset(">=", 0.0);
-    let pre = |b: &mut Builder| b.offset("<", 0.0);
-    let cuped = q.pre_period_secs.is_some();
-    let zero = "0".to_owned();
-    match q.metric {
-        MetricDefinition::Conversion {
-            event,
-            filters,
-            window_hours,
-        } => {
-            let sel = b.selector(event, filters);
-            let mut post_cond = format!("{sel} AND {}", post(b));
-            if let Some(h) = window_hours {
-                let w = b.offset("<", f64::from(*h) * 3600.0);
-                post_cond.push_str(&format!(" AND {w}"));
-            }
-            let x = format!("MAX({})", when(&post_cond, "1", "0"));
-            let xp = if cuped {
-                let sel = b.selector(event, filters);
-                format!("MAX({})", when(&format!("{sel} AND {}", pre(b)), "1", "0"))
-            } else {
-                zero.clone()
-            };
-            UnitColumns {
-                x,
-                d: zero.clone(),
-                xp,
-                dp: zero,
-            }
-        }
-        MetricDefinition::Count { event, filters } => {
-            let sel = b.selector(event, filters);
-            let x = format!("SUM({})", when(&format!("{sel} AND {}", post(b)), "1", "0"));
-            let xp = if cuped {
-                let sel = b.selector(event, filters);
-                format!("SUM({})", when(&format!("{sel} AND {}", pre(b)), "1", "0"))
-            } else {
-                zero.clone()
-            };
-            UnitColumns {
-                x,
-                d: zero.clone(),
-                xp,
-                dp: zero,
-            }
-        }
-        MetricDefinition::Sum { event, filters, .. } => {
-            let sel = b.selector(event, filters);
-            let value = "COALESCE(e.value, 0)";
-            let x = format!(
-                "SUM({})",
-                when(&format!("{sel} AND {}", post(b)), value, "0")
-            );
-            let xp = if cuped {
-                let sel = b.selector(event, filters);
-                format!(
-                    "SUM({})",
-                    when(&format!("{sel} AND {}", pre(b)), value, "0")
-                )
-            } else {
-                zero.clone()
-            };
-            UnitColumns {
-                x,
-                d: zero.clone(),
-                xp,
-                dp: zero,
-            }
-        }
-        MetricDefinition::Mean { event, filters, .. } => {
-            let sel = b.selector(event, filters);
-            let x = format!(
-                "AVG({})",
-                when(&format!("{sel} AND {}", post(b)), "e.value", "NULL")
-            );
-            let xp = if cuped {
-                let sel = b.selector(event, filters);
-                format!(
-                    "COALESCE(AVG({}), 0)",
-                    when(&format!("{sel} AND {}", pre(b)), "e.value", "NULL")
-                )
-            } else {
-                zero.clone()
-            };
-            UnitColumns {
-                x,
-                d: zero.clone(),
-                xp,
-                dp: zero,
-            }
-        }
-        MetricDefinition::Ratio {
-            numerator,
-            denominator,
-        } => {
-            let value = "COALESCE(e.value, 1)";
-            let mut part = |sel: &crate::metrics_catalog::EventSelector, pre_period: bool| {
-                let s = b.selector(&sel.event, &sel.filters);
-                let t = if pre_period { pre(b) } else { post(b) };
-                format!("SUM({})", when(&format!("{s} AND {t}"), value, "0"))
-            };
-            let x = part(numerator, false);
-            let d = part(denominator, false);
-            let (xp, dp) = if cuped {
-                (part(numerator, true), part(denominator, true))
-            } else {
-                (zero.clone(), zero)
-            };
-            UnitColumns { x, d, xp, dp }
-        }
-        MetricDefinition::Retention {
-            events,
-            from_day,
-            to_day,
-        } => {
-            let any_of = |b: &mut Builder| {
-                let names: Vec<String> = events
-                    .iter()
-                    .map(|n| b.bind(Param::Text(n.clone())))
-                    .collect();
-                format!("e.name IN ({})", names.join(", "))
-            };
-            let names = any_of(b);
-            let from = b.offset(">=", f64::from(*from_day) * DAY);
-            let to = b.offset("<", f64::from(*to_day) * DAY);
-            let x = format!(
-                "MAX({})",
-                when(&format!("{names} AND {from} AND {to}"), "1", "0")
-            );
-            let xp = if cuped {
-                let names = any_of(b);
-                format!(
-                    "MAX({})",
-                    when(&format!("{names} AND {}", pre(b)), "1", "0")
-                )
-            } else {
-                zero.clone()
-            };
-            UnitColumns {
-                x,
-                d: zero.clone(),
-                xp,
-                dp: zero,
-            }
-        }
-        MetricDefinition::Nps { .. } => unreachable!("NPS has its own query"),
-    }
 }
 
 /// NPS: each responding unit's latest answer after exposure, scored +100 / 0 / −100.

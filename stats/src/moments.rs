@@ -303,7 +303,11 @@ mod tests {
 
     /// Every metric shape: type × CUPED × each component type.
     fn specs() -> Vec<MetricSpec> {
-        let kinds = [None, Some(ComponentType::Binomial), Some(ComponentType::Mean)];
+        let kinds = [
+            None,
+            Some(ComponentType::Binomial),
+            Some(ComponentType::Mean),
+        ];
         let mut out = Vec::new();
         for metric_type in [MetricType::Binomial, MetricType::Mean, MetricType::Ratio] {
             for cuped in [false, true] {
@@ -385,7 +389,10 @@ mod tests {
             let required = required_statistics(&spec);
             let (a, b) = (arm("a", &required, 0.0), arm("b", &required, 3.0));
             let names: Vec<&str> = a.statistics().iter().map(|(n, _)| *n).collect();
-            assert!(required.iter().all(|r| names.contains(&r.name())), "{spec:?}");
+            assert!(
+                required.iter().all(|r| names.contains(&r.name())),
+                "{spec:?}"
+            );
             if let Err(StatsError::MissingField { field, .. }) = pair_statistics(&spec, &a, &b) {
                 panic!("{spec:?}: engine read `{field}`, which is not required");
             }

@@ -1,21 +1,16 @@
-//! Test harness: the real Verdict service on a temporary SQLite database,
-//! fake HTTP servers, and the flag definitions the tests share.
+//! Test harness: the real Verdict service (from `verdict-testkit`), fake HTTP
+//! servers, and the flag definitions the tests share.
 
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
-use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};
 use serde_json::{Value, json};
-use verdict::app::AppState;
-use verdict::auth::{JwtKeys, Role};
-
-/// The secret test tokens are signed with.
-pub const SECRET: &str = "sdk-integration-test-secret";
+use verdict::auth::Role;
 
 /// An HTTP server on its own thread and actix `System`.
 pub struct Server {
@@ -44,96 +39,15 @@ impl Drop for Server {
     }
 }
 
-/// The real service over a fresh, migrated SQLite database.
-pub struct Service {
-    /// The running server.
-    pub server: Server,
-    /// The service state (database pool etc.).
-    pub state: AppState,
-    keys: JwtKeys,
-    _dir: tempfile::TempDir,
-}
+/// The real service over a fresh, migrated SQLite database: the workspace's
+/// one harness.
+pub use verdict_testkit::TestServer as Service;
 
-impl Service {
-    /// Starts the service.
-    pub fn start() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let target: verdict::db::DbTarget =
-            format!("sqlite://{}", dir.path().join("verdict.db").display())
-                .parse()
-                .expect("sqlite URL");
-        let (tx, rx) = mpsc::channel();
-        let thread = std::thread::spawn(move || {
-            actix_web::rt::System::new().block_on(async move {
-                let db = verdict::startup::open_database(&target, 4).expect("open and migrate");
-                let keys = JwtKeys::new(Some(SECRET), None).expect("keys");
-                let state = AppState::new(db, keys, 4 << 20).expect("app state");
-                let app_state = state.clone();
-                let server = HttpServer::new(move || verdict::app::build(app_state.clone()))
-                    .workers(2)
-                    .disable_signals()
-                    .bind(("127.0.0.1", 0))
-                    .expect("bind");
-                let addr = server.addrs()[0];
-                let server = server.run();
-                tx.send((addr, server.handle(), state)).expect("report");
-                let _ = server.await;
-            });
-        });
-        let (addr, handle, state) = rx.recv().expect("service started");
-        Self {
-            server: Server {
-                url: format!("http://{addr}"),
-                addr,
-                handle,
-                thread: Some(thread),
-            },
-            state,
-            keys: JwtKeys::new(Some(SECRET), None).expect("keys"),
-            _dir: dir,
-        }
-    }
-
-    /// Base URL.
-    pub fn url(&self) -> &str {
-        &self.server.url
-    }
-
-    /// A token for `role` bound to `production`.
-    pub fn token(&self, role: Role) -> String {
-        self.keys
-            .mint(
-                role,
-                &format!("sdk-test-{role}"),
-                Duration::from_secs(3600),
-                Some("production"),
-            )
-            .expect("mint")
-    }
-
-    /// Sends a JSON request as `role`; returns status and JSON body.
-    pub async fn call(&self, method: &str, path: &str, role: Role, body: Value) -> (u16, Value) {
-        let http = reqwest::Client::new();
-        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut req = http
-            .request(method, format!("{}{path}", self.url()))
-            .bearer_auth(self.token(role));
-        if !body.is_null() {
-            req = req.json(&body);
-        }
-        let res = req.send().await.expect("service reachable");
-        let status = res.status().as_u16();
-        let bytes = res.bytes().await.expect("body");
-        let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        (status, value)
-    }
-
-    /// Creates every definition of [`definitions`].
-    pub async fn define(&self) {
-        for (path, body) in definitions() {
-            let (status, res) = self.call("POST", path, Role::Pm, body).await;
-            assert_eq!(status, 201, "{path}: {res}");
-        }
+/// Creates every definition of [`definitions`] on `service`.
+pub async fn define(service: &Service) {
+    for (path, body) in definitions() {
+        let (status, res) = service.call("POST", path, Role::Pm, body).await;
+        assert_eq!(status, 201, "{path}: {res}");
     }
 }
 

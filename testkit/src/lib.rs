@@ -1,0 +1,51 @@
+//! The one test harness of the workspace. The service's, the SDK's and the
+//! bot's integration tests all get their databases (a SQLite file or a fresh
+//! PostgreSQL database), the service (in-process for `actix_web::test`, or
+//! serving HTTP on a port) and tokens from here, so they run the service the
+//! same way. `reference` is the in-memory metric semantics the SQL is checked
+//! against.
+
+mod app;
+mod db;
+pub mod reference;
+mod server;
+
+pub use app::{ROLES, SECRET, TestApp, send};
+pub use db::{Backend, TestDb};
+pub use server::TestServer;
+
+/// Generates one test per backend for each listed `async fn name(backend: Backend)`,
+/// as `sqlite::name` and `postgres::name`.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[actix_web::test]
+            async fn $name() {
+                super::$name($crate::Backend::Sqlite).await
+            })*
+        }
+        mod postgres {
+            $(#[actix_web::test]
+            async fn $name() {
+                super::$name($crate::Backend::Postgres).await
+            })*
+        }
+    };
+}
+
+/// Calls `$method $uri` as `$role` with an optional JSON body through
+/// [`send`]; evaluates to `(status, json body)`.
+#[macro_export]
+macro_rules! call {
+    ($app:expr, $ctx:expr, $role:expr, $method:ident, $uri:expr) => {
+        $crate::call!($app, $ctx, $role, $method, $uri, serde_json::Value::Null)
+    };
+    ($app:expr, $ctx:expr, $role:expr, $method:ident, $uri:expr, $body:expr) => {
+        $crate::send(
+            &$app,
+            $ctx.request(&stringify!($method).to_uppercase(), &$uri, $role, $body),
+        )
+        .await
+    };
+}
