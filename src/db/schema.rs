@@ -166,3 +166,64 @@ diesel::table! {
         action_taken -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    /// Per experiment phase: the ingestion watermark its stored per-unit values reflect.
+    result_state (experiment_key, phase) {
+        experiment_key -> Text,
+        phase -> Integer,
+        watermark -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Per metric of a phase: the definition (and CUPED window) its stored values were computed with.
+    result_state_metrics (experiment_key, phase, metric_key) {
+        experiment_key -> Text,
+        phase -> Integer,
+        metric_key -> Text,
+        fingerprint -> Text,
+    }
+}
+
+diesel::table! {
+    /// Per unit and metric: the post-exposure value `x`, ratio denominator
+    /// `d` and CUPED pre-period values `xp` / `dp`, as of the phase's watermark.
+    metric_unit_values (experiment_key, phase, metric_key, unit_id) {
+        experiment_key -> Text,
+        phase -> Integer,
+        metric_key -> Text,
+        unit_id -> Text,
+        variant -> Text,
+        first_seen -> Timestamp,
+        x -> Nullable<Double>,
+        d -> Nullable<Double>,
+        xp -> Nullable<Double>,
+        dp -> Nullable<Double>,
+    }
+}
+
+diesel::table! {
+    /// Per arm of an additive metric: the sums over its stored per-unit values.
+    metric_arm_sums (experiment_key, phase, metric_key, variant) {
+        experiment_key -> Text,
+        phase -> Integer,
+        metric_key -> Text,
+        variant -> Text,
+        n -> BigInt,
+        s_x -> Double,
+        s_xx -> Double,
+        s_d -> Double,
+        s_dd -> Double,
+        s_xd -> Double,
+        s_p -> Double,
+        s_pp -> Double,
+        s_xp -> Double,
+        s_q -> Double,
+        s_qq -> Double,
+        s_pq -> Double,
+        s_xq -> Double,
+        s_dp -> Double,
+        s_dq -> Double,
+    }
+}

@@ -10,14 +10,17 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{Text, Timestamp};
 
-use super::aggregate::{execute, load};
+use super::aggregate::execute;
 use super::sql::{
-    Adjust, Dialect, MetricQuery, Param, Query, StateRows, arm_sums_delta, delete_state_rows,
-    insert_state_rows, phase_param, sums_are_additive,
+    Adjust, Dialect, MetricQuery, StateRows, arm_sums_delta, delete_state_rows, insert_state_rows,
+    sums_are_additive,
 };
 use crate::db::DbConnection;
+use crate::db::schema::{
+    metric_arm_sums as mas, metric_unit_values as muv, result_state as rs,
+    result_state_metrics as rsm,
+};
 use crate::metrics_catalog::MetricDefinition;
 
 /// One metric of the phase whose values are stored.
@@ -39,20 +42,6 @@ impl StateMetric<'_> {
     }
 }
 
-#[derive(QueryableByName)]
-struct Watermark {
-    #[diesel(sql_type = Timestamp)]
-    watermark: NaiveDateTime,
-}
-
-#[derive(QueryableByName)]
-struct StoredMetric {
-    #[diesel(sql_type = Text)]
-    metric_key: String,
-    #[diesel(sql_type = Text)]
-    fingerprint: String,
-}
-
 /// The dialect of `conn`'s backend.
 pub fn dialect(conn: &DbConnection) -> Dialect {
     match conn {
@@ -61,13 +50,28 @@ pub fn dialect(conn: &DbConnection) -> Dialect {
     }
 }
 
-/// `sql` with `?n` placeholders rewritten to `$n` for PostgreSQL.
-fn query(dialect: Dialect, sql: &str, params: Vec<Param>) -> Query {
-    let sql = match dialect {
-        Dialect::Postgres => sql.replace('?', "$"),
-        Dialect::Sqlite => sql.to_owned(),
+fn phase_i32(phase: u32) -> i32 {
+    i32::try_from(phase).unwrap_or(i32::MAX)
+}
+
+/// Creates the phase's state row at the epoch unless it exists (the variant
+/// match: `ON CONFLICT DO NOTHING` is not portable through MultiConnection).
+fn ensure_state_row(conn: &mut DbConnection, experiment: &str, phase: i32) -> QueryResult<()> {
+    let row = (
+        rs::experiment_key.eq(experiment),
+        rs::phase.eq(phase),
+        rs::watermark.eq(NaiveDateTime::default()),
+    );
+    match conn {
+        DbConnection::Postgresql(pg) => diesel::insert_into(rs::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(pg)?,
+        DbConnection::Sqlite(sqlite) => diesel::insert_or_ignore_into(rs::table)
+            .values(row)
+            .execute(sqlite)?,
     };
-    Query { sql, params }
+    Ok(())
 }
 
 /// Advances `experiment`'s `phase` to `watermark` (read beforehand with
@@ -87,55 +91,31 @@ pub fn advance(
     watermark: NaiveDateTime,
 ) -> QueryResult<NaiveDateTime> {
     let d = dialect(conn);
-    let key = || Param::Text(experiment.to_owned());
-    let epoch = NaiveDateTime::default();
-    execute(
-        conn,
-        &query(
-            d,
-            "INSERT INTO result_state (experiment_key, phase, watermark) VALUES (?1, ?2, ?3) \
-             ON CONFLICT DO NOTHING",
-            vec![key(), phase_param(phase), Param::Timestamp(epoch)],
-        ),
-    )?;
+    let p = phase_i32(phase);
+    ensure_state_row(conn, experiment, p)?;
+    let this_phase = rs::table
+        .filter(rs::experiment_key.eq(experiment))
+        .filter(rs::phase.eq(p));
     // Locks the row until the transaction ends.
-    execute(
-        conn,
-        &query(
-            d,
-            "UPDATE result_state SET watermark = watermark WHERE experiment_key = ?1 AND phase = ?2",
-            vec![key(), phase_param(phase)],
-        ),
-    )?;
-    let previous = load::<Watermark>(
-        conn,
-        &query(
-            d,
-            "SELECT watermark FROM result_state WHERE experiment_key = ?1 AND phase = ?2",
-            vec![key(), phase_param(phase)],
-        ),
-    )?
-    .first()
-    .map_or(epoch, |w| w.watermark);
+    diesel::update(this_phase)
+        .set(rs::watermark.eq(rs::watermark))
+        .execute(conn)?;
+    let previous: NaiveDateTime = this_phase.select(rs::watermark).first(conn)?;
     if watermark <= previous {
         return Ok(previous);
     }
-    forget_other_phases(conn, experiment, phase)?;
-    let stored = load::<StoredMetric>(
-        conn,
-        &query(
-            d,
-            "SELECT metric_key, fingerprint FROM result_state_metrics \
-             WHERE experiment_key = ?1 AND phase = ?2",
-            vec![key(), phase_param(phase)],
-        ),
-    )?;
+    forget_other_phases(conn, experiment, p)?;
+    let stored: Vec<(String, String)> = rsm::table
+        .filter(rsm::experiment_key.eq(experiment))
+        .filter(rsm::phase.eq(p))
+        .select((rsm::metric_key, rsm::fingerprint))
+        .load(conn)?;
     let mut rebuilt = false;
     for m in metrics {
         let fingerprint = m.fingerprint();
         let current = stored
             .iter()
-            .any(|s| s.metric_key == m.key && s.fingerprint == fingerprint);
+            .any(|(key, print)| key == m.key && *print == fingerprint);
         let q = MetricQuery {
             experiment,
             phase,
@@ -149,7 +129,7 @@ pub fn advance(
         };
         let additive = sums_are_additive(m.definition);
         if !current {
-            forget_metric(conn, experiment, phase, m.key, Forget::Sums)?;
+            forget_metric(conn, experiment, p, m.key, Forget::Sums)?;
         } else if additive {
             execute(conn, &arm_sums_delta(d, &q, rows, Adjust::Remove))?;
         }
@@ -160,76 +140,50 @@ pub fn advance(
         }
         if !current {
             rebuilt = true;
-            forget_metric(conn, experiment, phase, m.key, Forget::Fingerprint)?;
-            execute(
-                conn,
-                &query(
-                    d,
-                    "INSERT INTO result_state_metrics (experiment_key, phase, metric_key, fingerprint) \
-                     VALUES (?1, ?2, ?3, ?4)",
-                    vec![
-                        key(),
-                        phase_param(phase),
-                        Param::Text(m.key.to_owned()),
-                        Param::Text(fingerprint),
-                    ],
-                ),
-            )?;
+            forget_metric(conn, experiment, p, m.key, Forget::Fingerprint)?;
+            diesel::insert_into(rsm::table)
+                .values((
+                    rsm::experiment_key.eq(experiment),
+                    rsm::phase.eq(p),
+                    rsm::metric_key.eq(m.key),
+                    rsm::fingerprint.eq(&fingerprint),
+                ))
+                .execute(conn)?;
         }
     }
     if rebuilt && d == Dialect::Postgres {
         // Fresh statistics, so that the next advance looks up the few changed
         // units instead of hashing all of them.
-        execute(conn, &query(d, "ANALYZE metric_unit_values", Vec::new()))?;
+        diesel::sql_query("ANALYZE metric_unit_values").execute(conn)?;
     }
-    for s in stored
+    for (key, _) in stored
         .iter()
-        .filter(|s| !metrics.iter().any(|m| m.key == s.metric_key))
+        .filter(|(key, _)| !metrics.iter().any(|m| m.key == key))
     {
-        forget_metric(conn, experiment, phase, &s.metric_key, Forget::Everything)?;
+        forget_metric(conn, experiment, p, key, Forget::Everything)?;
     }
-    execute(
-        conn,
-        &query(
-            d,
-            "UPDATE result_state SET watermark = ?3 WHERE experiment_key = ?1 AND phase = ?2",
-            vec![key(), phase_param(phase), Param::Timestamp(watermark)],
-        ),
-    )?;
+    diesel::update(this_phase)
+        .set(rs::watermark.eq(watermark))
+        .execute(conn)?;
     Ok(watermark)
 }
 
-#[derive(QueryableByName)]
-struct StoredPhase {
-    #[diesel(sql_type = diesel::sql_types::Integer)]
-    phase: i32,
-}
-
-/// Tables holding stored state, keyed by experiment and phase first.
-const STATE_TABLES: [&str; 3] = [
-    "result_state_metrics",
-    "metric_unit_values",
-    "metric_arm_sums",
-];
-
 /// Drops everything stored for `experiment`'s phases other than `phase`.
-fn forget_other_phases(conn: &mut DbConnection, experiment: &str, phase: u32) -> QueryResult<()> {
-    let d = dialect(conn);
-    let key = || Param::Text(experiment.to_owned());
-    let others = load::<StoredPhase>(
-        conn,
-        &query(
-            d,
-            "SELECT phase FROM result_state WHERE experiment_key = ?1 AND phase <> ?2",
-            vec![key(), phase_param(phase)],
-        ),
-    )?;
-    for other in others {
-        for table in STATE_TABLES.iter().chain(&["result_state"]) {
-            let sql = format!("DELETE FROM {table} WHERE experiment_key = ?1 AND phase = ?2");
-            execute(conn, &query(d, &sql, vec![key(), Param::Int(other.phase)]))?;
-        }
+fn forget_other_phases(conn: &mut DbConnection, experiment: &str, phase: i32) -> QueryResult<()> {
+    macro_rules! others {
+        ($table:ident) => {
+            diesel::delete(
+                $table::table
+                    .filter($table::experiment_key.eq(experiment))
+                    .filter($table::phase.ne(phase)),
+            )
+            .execute(conn)?
+        };
     }
+    others!(rsm);
+    others!(muv);
+    others!(mas);
+    others!(rs);
     Ok(())
 }
 
@@ -248,28 +202,33 @@ enum Forget {
 fn forget_metric(
     conn: &mut DbConnection,
     experiment: &str,
-    phase: u32,
+    phase: i32,
     metric: &str,
     what: Forget,
 ) -> QueryResult<()> {
-    let d = dialect(conn);
-    let params = || {
-        vec![
-            Param::Text(experiment.to_owned()),
-            phase_param(phase),
-            Param::Text(metric.to_owned()),
-        ]
-    };
-    let tables: &[&str] = match what {
-        Forget::Sums => &["metric_arm_sums"],
-        Forget::Fingerprint => &["result_state_metrics"],
-        Forget::Everything => &STATE_TABLES,
-    };
-    for table in tables {
-        let sql = format!(
-            "DELETE FROM {table} WHERE experiment_key = ?1 AND phase = ?2 AND metric_key = ?3"
-        );
-        execute(conn, &query(d, &sql, params()))?;
+    macro_rules! of_metric {
+        ($table:ident) => {
+            diesel::delete(
+                $table::table
+                    .filter($table::experiment_key.eq(experiment))
+                    .filter($table::phase.eq(phase))
+                    .filter($table::metric_key.eq(metric)),
+            )
+            .execute(conn)?
+        };
+    }
+    match what {
+        Forget::Sums => {
+            of_metric!(mas);
+        }
+        Forget::Fingerprint => {
+            of_metric!(rsm);
+        }
+        Forget::Everything => {
+            of_metric!(rsm);
+            of_metric!(muv);
+            of_metric!(mas);
+        }
     }
     Ok(())
 }
