@@ -8,7 +8,7 @@ use actix_web::{App, HttpRequest, web};
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use crate::http::{ApiError, observe, path_error, query_error};
+use crate::http::{ApiError, Routes, observe, path_error, query_error};
 use crate::state::AppState;
 
 /// Builds the application over `state`.
@@ -39,10 +39,18 @@ pub fn build(
         .wrap(from_fn(observe))
 }
 
+/// No route matched: 405 with `Allow` when the path is documented with other
+/// methods, else 404.
 async fn not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::NotFound(format!(
-        "no route for {} {}",
-        req.method(),
-        req.path()
-    )))
+    match Routes::documented().allowed(req.path()) {
+        Some(allowed) => Err(ApiError::MethodNotAllowed {
+            method: req.method().to_string(),
+            allowed,
+        }),
+        None => Err(ApiError::NotFound(format!(
+            "no route for {} {}",
+            req.method(),
+            req.path()
+        ))),
+    }
 }

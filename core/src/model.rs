@@ -118,15 +118,19 @@ impl ValueType {
 #[serde(deny_unknown_fields)]
 pub struct Flag {
     /// Slug identifying the flag (`[a-z0-9_-]`, 1–64 chars, starts alphanumeric).
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[a-z0-9][a-z0-9_-]{0,63}$"))]
     pub key: String,
     /// Type every variant value must have.
     pub value_type: ValueType,
     /// Possible values, addressed by variant key.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub variants: Vec<Variant>,
     /// Variant served when disabled, out of rollout, or on error.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub default_variant: String,
     /// Context attribute whose value is the bucketing unit.
     #[serde(default = "default_bucket_by")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub bucket_by: String,
     /// Hash salt; empty means "use the flag key".
     #[serde(default)]
@@ -160,6 +164,7 @@ impl Flag {
 #[serde(deny_unknown_fields)]
 pub struct Variant {
     /// Variant key, unique within the flag.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub key: String,
     /// Value returned to the caller.
     pub value: Value,
@@ -174,6 +179,7 @@ pub struct Variant {
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     /// Non-empty id, unique within the flag; reported as `rule_id`.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub id: String,
     /// Attribute conditions, ANDed.
     #[serde(default)]
@@ -194,6 +200,7 @@ pub struct Rule {
 #[serde(deny_unknown_fields)]
 pub struct Condition {
     /// Context attribute name.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub attribute: String,
     /// Comparison operator.
     pub op: Operator,
@@ -319,8 +326,10 @@ pub enum Serve {
 pub struct Split {
     /// Percentage (0–100, decimals allowed) of units that enter the split.
     #[serde(default = "default_rollout")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 100))]
     pub rollout: f64,
     /// Variant weights in percent, summing to 100.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub weights: Vec<Weight>,
     /// Optional salt overriding the flag's salt (change it to re-shuffle).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -336,8 +345,10 @@ pub struct Split {
 #[serde(deny_unknown_fields)]
 pub struct Weight {
     /// Variant key.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub variant: String,
     /// Percentage of the split (0–100).
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 100))]
     pub weight: f64,
 }
 
@@ -347,8 +358,10 @@ pub struct Weight {
 #[serde(deny_unknown_fields)]
 pub struct ExperimentRef {
     /// Experiment key.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub key: String,
     /// Experiment phase (bump together with the salt to re-randomise).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 2147483647))]
     pub phase: u32,
 }
 
@@ -360,6 +373,7 @@ pub struct ExperimentRef {
 #[serde(deny_unknown_fields)]
 pub struct Segment {
     /// Segment slug.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[a-z0-9][a-z0-9_-]{0,63}$"))]
     pub key: String,
     /// Conditions, ANDed.
     #[serde(default)]
@@ -373,8 +387,10 @@ pub struct Segment {
 #[serde(deny_unknown_fields)]
 pub struct BucketRange {
     /// Inclusive start.
+    #[cfg_attr(feature = "openapi", schema(maximum = 9999))]
     pub start: u32,
     /// Exclusive end.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10000))]
     pub end: u32,
 }
 
@@ -404,12 +420,14 @@ impl BucketRange {
 #[serde(deny_unknown_fields)]
 pub struct Layer {
     /// Layer slug.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[a-z0-9][a-z0-9_-]{0,63}$"))]
     pub key: String,
     /// Layer hash salt (independent of member flags' salts).
     #[serde(default)]
     pub salt: String,
     /// Context attribute used as the layer's bucketing unit.
     #[serde(default = "default_bucket_by")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub bucket_by: String,
     /// Units in this range get every member flag's default variant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -436,6 +454,7 @@ impl Layer {
 #[serde(deny_unknown_fields)]
 pub struct LayerMember {
     /// Member flag key.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub flag: String,
     /// The flag's exclusive bucket range within the layer.
     pub range: BucketRange,

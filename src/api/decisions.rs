@@ -29,12 +29,14 @@ pub struct DecisionRequest {
     #[serde(default)]
     pub variant: Option<String>,
     /// Why (required).
+    #[schema(min_length = 1, pattern = "\\S")]
     pub rationale: String,
     /// Supporting links (read-outs, dashboards).
     #[serde(default)]
     pub links: Vec<String>,
     /// Id of the decision this one corrects.
     #[serde(default)]
+    #[schema(minimum = 1)]
     pub supersedes: Option<i64>,
     /// Also act on the flag: `ship` serves the variant to everyone the
     /// experiment covered, `roll_back` serves control. Audited like any flag change.

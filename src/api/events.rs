@@ -28,15 +28,19 @@ pub struct EventBatch {
 pub struct EventIn {
     /// Idempotency key (≤ 128 characters): an id already stored is ignored.
     #[schema(example = "7f9c2ba4-e88f-4b7e-9c1b-2a3d4e5f6a7b")]
+    #[schema(min_length = 1, max_length = 128, pattern = "\\S")]
     pub event_id: String,
     /// The unit (user) the event belongs to.
     #[schema(example = "42")]
+    #[schema(min_length = 1, max_length = 256, pattern = "\\S")]
     pub unit_id: String,
     /// Event name, `[A-Za-z0-9_.:-]`.
     #[schema(example = "cta_click")]
+    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
     pub name: String,
     /// When it happened (RFC 3339). Too far in the future or too old is rejected.
     #[schema(example = "2026-11-21T12:00:00Z")]
+    #[schema(format = DateTime)]
     pub timestamp: String,
     /// Optional numeric value (e.g. revenue in Stars, a survey score).
     #[serde(default)]

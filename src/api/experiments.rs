@@ -39,19 +39,24 @@ fn default_allocation() -> f64 {
 pub struct ExperimentIn {
     /// Slug; required on create, must match the path (or be omitted) on update.
     #[serde(default)]
+    #[schema(pattern = "^[a-z0-9][a-z0-9_-]{0,63}$")]
     pub key: Option<String>,
     /// Display name.
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: String,
     /// Responsible person (default: the caller on create, unchanged on update).
     #[serde(default)]
+    #[schema(min_length = 1, pattern = "\\S")]
     pub owner: Option<String>,
     /// What change, what effect, why. Required before launch.
     #[serde(default)]
     pub hypothesis: String,
     /// Environment (default `production`).
     #[serde(default = "default_environment")]
+    #[schema(pattern = "^[a-z0-9][a-z0-9_-]{0,63}$")]
     pub environment: String,
     /// The flag whose variants are the arms.
+    #[schema(pattern = "^[a-z0-9][a-z0-9_-]{0,63}$")]
     pub flag: String,
     /// Arms (flag variants) and weights in percent, summing to 100 by launch.
     pub arms: Vec<Arm>,
@@ -60,12 +65,15 @@ pub struct ExperimentIn {
     pub audience: Audience,
     /// Percentage of the audience that enters (default 100).
     #[serde(default = "default_allocation")]
+    #[schema(default = 100, exclusive_minimum = 0, maximum = 100)]
     pub allocation: f64,
     /// Mutual-exclusion layer.
     #[serde(default)]
+    #[schema(pattern = "^[a-z0-9][a-z0-9_-]{0,63}$")]
     pub layer: Option<String>,
     /// Decision metric (catalogue key). Required before launch.
     #[serde(default)]
+    #[schema(pattern = "^[a-z0-9][a-z0-9_-]{0,63}$")]
     pub primary_metric: Option<String>,
     /// Further metrics to report.
     #[serde(default)]
@@ -78,6 +86,7 @@ pub struct ExperimentIn {
     pub analysis: AnalysisSettings,
     /// Planned minimum detectable effect (relative, 0.05 = 5 %).
     #[serde(default)]
+    #[schema(exclusive_minimum = 0)]
     pub minimum_detectable_effect: Option<f64>,
     /// Decision due date (default: launch + 14 days).
     #[serde(default)]
@@ -550,6 +559,7 @@ pub struct PhaseIn {
     pub audience: Option<Audience>,
     /// New allocation % (default: unchanged).
     #[serde(default)]
+    #[schema(exclusive_minimum = 0, maximum = 100)]
     pub allocation: Option<f64>,
 }
 

@@ -21,15 +21,19 @@ pub const MAX_EXPOSURES_PER_BATCH: usize = 1000;
 pub struct ExposureInput {
     /// Experiment key.
     #[schema(example = "cta_copy")]
+    #[schema(min_length = 1)]
     pub experiment: String,
     /// Experiment phase.
     #[schema(example = 1)]
+    #[schema(maximum = 2147483647)]
     pub phase: u32,
     /// Served variant.
     #[schema(example = "urgency")]
+    #[schema(min_length = 1)]
     pub variant: String,
     /// The unit (value of the flag's bucketing attribute).
     #[schema(example = "42")]
+    #[schema(min_length = 1)]
     pub unit_id: String,
     /// When the variant was served.
     pub timestamp: DateTime<Utc>,

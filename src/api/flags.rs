@@ -45,6 +45,7 @@ fn default_bucket_by() -> String {
 }))]
 pub struct FlagRequest {
     /// Slug key (`[a-z0-9_-]`, starts with a letter or digit).
+    #[schema(pattern = "^[a-z0-9][a-z0-9_-]{0,63}$")]
     pub key: String,
     /// What the flag is for.
     #[serde(default)]
@@ -52,11 +53,14 @@ pub struct FlagRequest {
     /// Type of every variant's value.
     pub value_type: ValueType,
     /// Named values.
+    #[schema(min_items = 1)]
     pub variants: Vec<Variant>,
     /// Served when disabled, outside a rollout, or on error.
+    #[schema(min_length = 1)]
     pub default_variant: String,
     /// Context attribute units are bucketed by.
     #[serde(default = "default_bucket_by")]
+    #[schema(min_length = 1)]
     pub bucket_by: String,
     /// Hash salt (default: the key). Changing it reshuffles assignment.
     #[serde(default)]

@@ -24,8 +24,10 @@ use crate::state::AppState;
 pub struct MetricIn {
     /// Slug; required on create, must match the path (or be omitted) on update.
     #[serde(default)]
+    #[schema(pattern = "^[a-z0-9][a-z0-9_-]{0,63}$")]
     pub key: Option<String>,
     /// Display name.
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: String,
     /// What it measures.
     #[serde(default)]

@@ -137,7 +137,7 @@ fn check(experiment: &Experiment, new: &NewDecision) -> Result<(), DomainError> 
         ));
     }
     for (i, link) in new.links.iter().enumerate() {
-        if link.trim().is_empty() || link.len() > 2048 {
+        if link.trim().is_empty() || link.chars().count() > 2048 {
             errors.push(FieldError::new(
                 format!("links[{i}]"),
                 "must be 1–2048 characters",

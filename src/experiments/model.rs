@@ -102,9 +102,11 @@ impl Transition {
 pub struct Arm {
     /// Variant key of the flag.
     #[schema(example = "control")]
+    #[schema(min_length = 1, pattern = "\\S")]
     pub variant: String,
     /// Percentage of allocated units (arms sum to 100).
     #[schema(example = 50.0)]
+    #[schema(minimum = 0, maximum = 100)]
     pub weight: f64,
 }
 
@@ -139,9 +141,11 @@ pub enum MarginType {
 pub struct Guardrail {
     /// Metric key from the catalogue.
     #[schema(example = "nps")]
+    #[schema(pattern = "^[a-z0-9][a-z0-9_-]{0,63}$")]
     pub metric: String,
     /// Tolerated degradation (≥ 0) in the metric's bad direction.
     #[schema(example = 2.0)]
+    #[schema(minimum = 0)]
     pub max_degradation: f64,
     /// Absolute (default) or relative margin.
     #[serde(default)]
@@ -188,12 +192,14 @@ pub struct AnalysisSettings {
     pub engine: Engine,
     /// Significance level (default 0.05).
     #[serde(default = "default_alpha")]
+    #[schema(default = 0.05, exclusive_minimum = 0, exclusive_maximum = 0.5)]
     pub alpha: f64,
     /// CUPED variance reduction with the pre-exposure period as covariate.
     #[serde(default)]
     pub cuped: bool,
     /// Length of the CUPED pre-period in days (default 14).
     #[serde(default = "default_pre_period")]
+    #[schema(default = 14, maximum = 365)]
     pub cuped_pre_period_days: u32,
 }
 
@@ -287,7 +293,7 @@ impl Definition {
     /// Structural checks every draft must pass (launch adds the checklist).
     pub fn validate(&self) -> Vec<FieldError> {
         let mut errors = Vec::new();
-        if self.name.trim().is_empty() || self.name.len() > 200 {
+        if self.name.trim().is_empty() || self.name.chars().count() > 200 {
             errors.push(FieldError::new("name", "must be 1–200 characters"));
         }
         if self.owner.trim().is_empty() {

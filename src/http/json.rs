@@ -48,6 +48,14 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if let Ok(value) = serde_json::from_slice(bytes) {
         return Ok(value);
     }
+    // JSON Schema counts `1.0` as an integer; serde does not. Retry with
+    // integral numbers written as integers before reporting a failure.
+    if let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(bytes)
+        && integral_floats_as_integers(&mut value)
+        && let Ok(parsed) = serde_json::from_value(value)
+    {
+        return Ok(parsed);
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
@@ -67,6 +75,31 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         message: format!("malformed JSON: {e}"),
     })?;
     Ok(value)
+}
+
+/// Rewrites every float with no fractional part (within ±2⁶³) as an integer;
+/// whether anything changed. Fields typed as floats accept integers, so only
+/// integer fields see a difference.
+pub fn integral_floats_as_integers(value: &mut serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            if f.fract() == 0.0 && f.abs() < 9.2e18 {
+                *value = Value::from(f as i64);
+                true
+            } else {
+                false
+            }
+        }
+        Value::Array(items) => items.iter_mut().fold(false, |changed, v| {
+            integral_floats_as_integers(v) || changed
+        }),
+        Value::Object(map) => map.values_mut().fold(false, |changed, v| {
+            integral_floats_as_integers(v) || changed
+        }),
+        _ => false,
+    }
 }
 
 fn is_json(req: &HttpRequest) -> bool {
@@ -150,7 +183,18 @@ mod tests {
 
     #[test]
     fn valid_bodies_parse_and_failures_name_the_field() {
-        let cases: [(&str, Expected); 6] = [
+        let cases: [(&str, Expected); 8] = [
+            (
+                r#"{"name": "a", "tags": [1.0, 2]}"#,
+                Ok(Body {
+                    name: "a".into(),
+                    tags: vec![1, 2],
+                }),
+            ),
+            (
+                r#"{"name": "a", "tags": [1.5]}"#,
+                Err((Some("tags[0]"), "invalid type")),
+            ),
             (
                 r#"{"name": "a", "tags": [1, 2]}"#,
                 Ok(Body {

@@ -70,6 +70,14 @@ pub enum ApiError {
     /// Well-formed but semantically invalid input (422).
     #[error("{}", summarize(.0))]
     Validation(Vec<FieldError>),
+    /// The path exists but does not answer this method (405, with `Allow`).
+    #[error("{method} is not allowed here; this path answers {}", allowed.join(", "))]
+    MethodNotAllowed {
+        /// The request's method.
+        method: String,
+        /// The methods the path answers.
+        allowed: Vec<&'static str>,
+    },
     /// The request conflicts with the current state (409).
     #[error("{0}")]
     Conflict(String),
@@ -124,6 +132,7 @@ impl ApiError {
             Self::Unauthorized(_) => ("unauthorized", "Authentication required"),
             Self::Forbidden(_) => ("forbidden", "Insufficient role"),
             Self::NotFound(_) => ("not-found", "Resource not found"),
+            Self::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
             Self::BadRequest { .. } => ("bad-request", "Malformed request"),
             Self::Validation(_) => ("validation", "Request validation failed"),
             Self::Conflict(_) => ("conflict", "Conflict with current state"),
@@ -171,6 +180,7 @@ impl ResponseError for ApiError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -190,6 +200,9 @@ impl ResponseError for ApiError {
             }
             Self::Unavailable(_) => {
                 response.insert_header(("Retry-After", RETRY_AFTER_SECS.to_string()));
+            }
+            Self::MethodNotAllowed { allowed, .. } => {
+                response.insert_header(("Allow", allowed.join(", ")));
             }
             _ => {}
         }

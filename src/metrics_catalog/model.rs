@@ -50,11 +50,12 @@ pub enum FilterOp {
 pub struct PropertyFilter {
     /// Property name.
     #[schema(example = "auto_topup")]
+    #[schema(min_length = 1, pattern = "\\S")]
     pub property: String,
     /// Comparison.
     pub op: FilterOp,
     /// Operand: a scalar, or an array for `in`.
-    #[schema(value_type = Object, example = json!(true))]
+    #[schema(example = json!(true))]
     pub value: Value,
 }
 
@@ -100,6 +101,7 @@ fn scalar_eq(a: &Value, b: &Value) -> bool {
 pub struct EventSelector {
     /// Event name.
     #[schema(example = "cta_click")]
+    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
     pub event: String,
     /// Property filters, ANDed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -115,17 +117,20 @@ pub enum MetricDefinition {
     /// first exposure (no limit when absent), else 0.
     Conversion {
         /// Event name.
+        #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
         event: String,
         /// Property filters, ANDed.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         filters: Vec<PropertyFilter>,
         /// Conversion window after first exposure, in hours.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(minimum = 1)]
         window_hours: Option<u32>,
     },
     /// Number of matching events per unit.
     Count {
         /// Event name.
+        #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
         event: String,
         /// Property filters, ANDed.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -134,23 +139,27 @@ pub enum MetricDefinition {
     /// Sum of the matching events' `value` per unit (e.g. revenue in Stars).
     Sum {
         /// Event name.
+        #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
         event: String,
         /// Property filters, ANDed.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         filters: Vec<PropertyFilter>,
         /// Cap per-unit values at this percentile (e.g. 99) of all units' values.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(exclusive_minimum = 0, exclusive_maximum = 100)]
         winsorize_percentile: Option<f64>,
     },
     /// Mean of the matching events' `value` per unit (units without events are excluded).
     Mean {
         /// Event name.
+        #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
         event: String,
         /// Property filters, ANDed.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         filters: Vec<PropertyFilter>,
         /// Cap per-unit values at this percentile of all units' values.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(exclusive_minimum = 0, exclusive_maximum = 100)]
         winsorize_percentile: Option<f64>,
     },
     /// Per unit: sum of `numerator` values over sum of `denominator` values (an
@@ -166,6 +175,7 @@ pub enum MetricDefinition {
     /// has not ended yet are excluded.
     Retention {
         /// Events that count as activity.
+        #[schema(min_items = 1)]
         events: Vec<String>,
         /// First day of the window (0 = exposure day).
         from_day: u32,
@@ -177,6 +187,7 @@ pub enum MetricDefinition {
     /// 0–6) from its latest answer, so the mean is % promoters − % detractors.
     Nps {
         /// Survey event name.
+        #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
         event: String,
     },
 }
@@ -294,7 +305,7 @@ pub fn validate_metric(
             "must be a slug: 1–64 characters of [a-z0-9_-], starting with a letter or digit",
         ));
     }
-    if name.trim().is_empty() || name.len() > 200 {
+    if name.trim().is_empty() || name.chars().count() > 200 {
         errors.push(FieldError::new("name", "must be 1–200 characters"));
     }
     let d = "definition";

@@ -66,6 +66,7 @@ pub struct AnalysisRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weights: Option<Vec<f64>>,
     /// At least two arms; arm 0 is the control.
+    #[cfg_attr(feature = "openapi", schema(min_items = 2))]
     pub arms: Vec<ArmData>,
 }
 

@@ -161,6 +161,7 @@ impl MetricSpec {
 pub struct ArmData {
     /// Arm (variation) name, unique within the request; arm 0 is the control.
     #[cfg_attr(feature = "openapi", schema(example = "control"))]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, pattern = "\\S"))]
     pub name: String,
     /// Number of units (exposures), finite and non-negative.
     #[cfg_attr(feature = "openapi", schema(minimum = 0, example = 800))]
