@@ -92,12 +92,20 @@ pub fn integral_floats_as_integers(value: &mut serde_json::Value) -> bool {
                 false
             }
         }
-        Value::Array(items) => items.iter_mut().fold(false, |changed, v| {
-            integral_floats_as_integers(v) || changed
-        }),
-        Value::Object(map) => map.values_mut().fold(false, |changed, v| {
-            integral_floats_as_integers(v) || changed
-        }),
+        // Every element is rewritten (no short-circuit), so count changes.
+        Value::Array(items) => {
+            items
+                .iter_mut()
+                .filter_map(|v| integral_floats_as_integers(v).then_some(()))
+                .count()
+                > 0
+        }
+        Value::Object(map) => {
+            map.values_mut()
+                .filter_map(|v| integral_floats_as_integers(v).then_some(()))
+                .count()
+                > 0
+        }
         _ => false,
     }
 }
