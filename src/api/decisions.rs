@@ -55,6 +55,7 @@ pub struct DecisionView {
     /// What was decided.
     pub outcome: Outcome,
     /// The variant shipped.
+    #[schema(required = true)]
     pub variant: Option<String>,
     /// Why.
     pub rationale: String,
@@ -65,8 +66,10 @@ pub struct DecisionView {
     /// When.
     pub created_at: DateTime<Utc>,
     /// The decision this one corrects.
+    #[schema(required = true)]
     pub supersedes: Option<i64>,
     /// What was done to the flag, if anything.
+    #[schema(required = true)]
     pub action_taken: Option<String>,
     /// The results the decision rests on, frozen when it was recorded, in
     /// the current shape whatever version recorded them (only in

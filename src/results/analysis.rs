@@ -104,8 +104,10 @@ pub struct ArmExposure {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SrmCheck {
     /// Chi-square statistic (`null` when the test could not run, e.g. no exposures).
+    #[schema(required = true)]
     pub chi_square: Option<f64>,
     /// Its p-value.
+    #[schema(required = true)]
     pub p_value: Option<f64>,
     /// p < 0.001.
     pub mismatch: bool,
@@ -123,6 +125,7 @@ pub struct ArmValue {
     /// Units counted for this metric.
     pub units: u64,
     /// Mean per unit (ratio: Σnumerator / Σdenominator).
+    #[schema(required = true)]
     pub mean: Option<f64>,
 }
 
@@ -148,6 +151,7 @@ pub struct MetricResult {
     /// uses Holm only for the primary metric, the adjusted p-value otherwise.
     pub comparisons: Vec<Comparison>,
     /// Why the metric could not be analysed.
+    #[schema(required = true)]
     pub error: Option<String>,
 }
 
@@ -163,14 +167,19 @@ pub struct GuardrailOutcome {
     /// Whether the margin is absolute or relative.
     pub margin_type: MarginType,
     /// Pass / fail / inconclusive; `null` when it could not be evaluated.
+    #[schema(required = true)]
     pub verdict: Option<GuardrailVerdict>,
     /// Effect on the margin's scale.
+    #[schema(required = true)]
     pub estimate: Option<f64>,
     /// One-sided bound in the harmful direction.
+    #[schema(required = true)]
     pub bound: Option<f64>,
     /// Non-inferiority p-value.
+    #[schema(required = true)]
     pub p_value: Option<f64>,
     /// Why it could not be evaluated.
+    #[schema(required = true)]
     pub error: Option<String>,
 }
 
@@ -223,6 +232,7 @@ pub struct ExperimentResults {
     /// Guardrail verdicts.
     pub guardrails: Vec<GuardrailOutcome>,
     /// Sample-size forecast for the primary metric.
+    #[schema(required = true)]
     pub forecast: Option<SampleForecast>,
     /// The recommendation.
     pub recommendation: Recommendation,

@@ -24,8 +24,10 @@ pub struct Recommendation {
     /// Machine-readable action.
     pub action: Action,
     /// The variant to ship or roll back, when one is singled out.
+    #[schema(required = true)]
     pub variant: Option<String>,
     /// Predicted days until the planned sample is reached (`keep_running`).
+    #[schema(required = true)]
     pub days_left: Option<u64>,
     /// Human-readable reasons, most important first.
     pub reasons: Vec<String>,

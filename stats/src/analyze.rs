@@ -79,31 +79,44 @@ pub struct Comparison {
     /// Treatment arm name.
     pub arm: String,
     /// Control mean (unadjusted).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub baseline: Option<f64>,
     /// Treatment mean (unadjusted).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub treatment_mean: Option<f64>,
     /// Relative lift or absolute difference (posterior mean for Bayesian).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub estimate: Option<f64>,
     /// Standard error (posterior stddev for Bayesian).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub se: Option<f64>,
     /// Lower interval bound (confidence, confidence-sequence or credible).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub ci_lower: Option<f64>,
     /// Upper interval bound.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub ci_upper: Option<f64>,
     /// Two-sided p-value (frequentist/sequential).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub p_value: Option<f64>,
     /// Holm–Bonferroni adjusted p-value across the treatment arms.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub p_value_holm: Option<f64>,
     /// The p-value after every correction applied: Holm across arms here;
     /// in experiment results also the correction across metrics.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub p_value_adjusted: Option<f64>,
     /// Welch degrees of freedom (frequentist).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub df: Option<f64>,
     /// Probability treatment is better (Bayesian).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub chance_to_win: Option<f64>,
     /// Expected loss of choosing control (Bayesian).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub risk_control: Option<f64>,
     /// Expected loss of choosing treatment (Bayesian).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub risk_treatment: Option<f64>,
     /// Significant at `alpha`: the adjusted p-value is below it, or (Bayesian)
     /// the chance to win is beyond `1 − alpha` or below `alpha`.
@@ -112,6 +125,7 @@ pub struct Comparison {
     pub improved: bool,
     /// Why this comparison could not be computed (e.g. zero variance, zero
     /// control mean, too few units); the inference fields are then `null`.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub error: Option<String>,
 }
 
@@ -164,14 +178,17 @@ impl Comparison {
 })))]
 pub struct AnalysisResult {
     /// SRM check over all arms; `null` when it cannot be computed (see `srm_error`).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub srm: Option<SrmResult>,
     /// Why the SRM check could not be computed (e.g. no units at all).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub srm_error: Option<String>,
     /// One entry per treatment arm, in request order.
     pub comparisons: Vec<Comparison>,
     /// Request-level problem (e.g. fewer than two arms); comparisons then carry
     /// it too. Never set in a response of `/stats/analyze`, which refuses such
     /// requests with 422.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub error: Option<String>,
 }
 
