@@ -69,11 +69,23 @@ async fn decision_right_after_seed_freezes_results(backend: Backend) {
         "/api/v1/experiments/vip_paywall_copy/results"
     );
     assert_eq!(status, StatusCode::OK, "{served}");
-    assert_eq!(&served, frozen, "the frozen copy is what the results route serves");
+    assert_eq!(
+        &served, frozen,
+        "the frozen copy is what the results route serves"
+    );
     let id = decision["id"].as_i64().expect("id");
-    let (status, read) = call!(app, ctx, Role::Analyst, get, format!("/api/v1/decisions/{id}"));
+    let (status, read) = call!(
+        app,
+        ctx,
+        Role::Analyst,
+        get,
+        format!("/api/v1/decisions/{id}")
+    );
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(&read["results_snapshot"], frozen, "and it reads back the same");
+    assert_eq!(
+        &read["results_snapshot"], frozen,
+        "and it reads back the same"
+    );
 }
 
 /// The OKR report takes dates as PMs type them, and RFC 3339 timestamps; a
@@ -90,7 +102,11 @@ async fn report_periods_as_typed(backend: Backend) {
         let uri = format!("/api/v1/reports/experimentation?{query}");
         let (status, report) = call!(app, ctx, Role::Analyst, get, uri);
         assert_eq!(status, StatusCode::OK, "{query}: {report}");
-        assert_eq!(report["launched"].as_array().map(Vec::len), Some(4), "{query}");
+        assert_eq!(
+            report["launched"].as_array().map(Vec::len),
+            Some(4),
+            "{query}"
+        );
         assert_eq!(report["from"], "2000-01-01T00:00:00Z", "{query}");
     }
     for (query, field) in [
@@ -113,7 +129,10 @@ async fn report_periods_as_typed(backend: Backend) {
         "/api/v1/reports/experimentation?from=yesterday&to=2100-01-01"
     );
     let detail = problem["detail"].as_str().expect("detail");
-    assert!(detail.contains("YYYY-MM-DD") && detail.contains("RFC 3339"), "{detail}");
+    assert!(
+        detail.contains("YYYY-MM-DD") && detail.contains("RFC 3339"),
+        "{detail}"
+    );
 }
 
 /// Makes the database unusable for the app: SQLite stays write-locked by
@@ -160,7 +179,10 @@ where
     let body: Value = serde_json::from_slice(&test::read_body(res).await).expect("json");
     let detail = body["detail"].as_str().expect("detail");
     for secret in ["127.0.0.1", "5432", "postgres", "verdict_test", ".db"] {
-        assert!(!detail.contains(secret), "{what}: detail leaks `{secret}`: {detail}");
+        assert!(
+            !detail.contains(secret),
+            "{what}: detail leaks `{secret}`: {detail}"
+        );
     }
 }
 
@@ -212,14 +234,24 @@ async fn demo_forecast_and_sla_follow_its_traffic(backend: Backend) {
     assert_eq!(rows.len(), 4);
     let demo_days = verdict::seed::DEMO_DAYS as f64;
     for row in rows {
-        let since = row["days_since_first_exposure"].as_f64().expect("days since");
+        let since = row["days_since_first_exposure"]
+            .as_f64()
+            .expect("days since");
         let left = row["days_left"].as_f64().expect("days left");
         assert!((demo_days - 1.0..=demo_days).contains(&since), "{row}");
-        assert!((14.0 - demo_days - 0.1..=14.0 - demo_days + 1.0).contains(&left), "{row}");
+        assert!(
+            (14.0 - demo_days - 0.1..=14.0 - demo_days + 1.0).contains(&left),
+            "{row}"
+        );
         assert_eq!(row["status"], "on_track", "{row}");
     }
     let mut forecasts = 0;
-    for key in ["cta_copy", "digest_layout", "import_hint", "vip_paywall_copy"] {
+    for key in [
+        "cta_copy",
+        "digest_layout",
+        "import_hint",
+        "vip_paywall_copy",
+    ] {
         let (status, results) = call!(
             app,
             ctx,
@@ -240,7 +272,10 @@ async fn demo_forecast_and_sla_follow_its_traffic(backend: Backend) {
                 .expect("exposures")
         };
         let first = first.expect("exposed").and_utc();
-        assert!(days(first, now.and_utc()) <= demo_days, "{key}: traffic starts after launch");
+        assert!(
+            days(first, now.and_utc()) <= demo_days,
+            "{key}: traffic starts after launch"
+        );
         let served: u64 = results["arms"]
             .as_array()
             .expect("arms")
@@ -254,7 +289,10 @@ async fn demo_forecast_and_sla_follow_its_traffic(backend: Backend) {
         forecasts += 1;
         let expected = units as f64 / days(first, at(&results["as_of"]));
         let rate = forecast["units_per_day"].as_f64().expect("rate");
-        assert!((rate - expected).abs() < 1e-6 * expected, "{key}: {rate} vs {expected}");
+        assert!(
+            (rate - expected).abs() < 1e-6 * expected,
+            "{key}: {rate} vs {expected}"
+        );
         let needed = forecast["n_per_arm"].as_f64().expect("n") * 2.0;
         let days_left = forecast["days_to_reach"].as_u64().expect("days");
         let reached = units as f64 + rate * days_left as f64;
@@ -263,7 +301,10 @@ async fn demo_forecast_and_sla_follow_its_traffic(backend: Backend) {
             "{key}: {days_left} days at {rate}/day reach {needed}"
         );
     }
-    assert!(forecasts >= 1, "the demo plans at least one experiment's sample");
+    assert!(
+        forecasts >= 1,
+        "the demo plans at least one experiment's sample"
+    );
 }
 
 /// A documented path answers other methods with 405 and `Allow`.
@@ -279,10 +320,15 @@ async fn undeclared_methods_answer_405(backend: Backend) {
     ] {
         let res = test::call_service(
             &app,
-            ctx.request(method, path, Role::Admin, Value::Null).to_request(),
+            ctx.request(method, path, Role::Admin, Value::Null)
+                .to_request(),
         )
         .await;
-        assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        assert_eq!(
+            res.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path}"
+        );
         assert_eq!(
             res.headers().get("allow").and_then(|v| v.to_str().ok()),
             Some(allow),
