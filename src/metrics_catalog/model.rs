@@ -136,7 +136,8 @@ pub enum MetricDefinition {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         filters: Vec<PropertyFilter>,
     },
-    /// Sum of the matching events' `value` per unit (e.g. revenue in Stars).
+    /// Sum of the matching events' `value` per unit (e.g. revenue in Stars),
+    /// net of the values of `subtract` events in the same window (refunds).
     Sum {
         /// Event name.
         #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
@@ -144,6 +145,10 @@ pub enum MetricDefinition {
         /// Property filters, ANDed.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         filters: Vec<PropertyFilter>,
+        /// Events whose values are taken off the sum, e.g.
+        /// `stars_payment_refunded` for revenue net of refunds.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        subtract: Option<EventSelector>,
         /// Cap per-unit values at this percentile (e.g. 99) of all units' values.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[schema(exclusive_minimum = 0, exclusive_maximum = 100)]
@@ -190,6 +195,20 @@ pub enum MetricDefinition {
         #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
         event: String,
     },
+    /// Ordered steps within `window_hours` of first exposure: step 1 is
+    /// reached at the earliest step-1 event at or after the first exposure,
+    /// step j at the earliest step-j event at or after step j − 1 was reached,
+    /// both no later than the window's end. Per unit: 1 when the last step is
+    /// reached, else 0; results also give each step's units and its conversion
+    /// from the step before.
+    Funnel {
+        /// The steps, in order (2 to 20): an event name with optional filters each.
+        #[schema(min_items = 2, max_items = 20)]
+        steps: Vec<EventSelector>,
+        /// How long after first exposure the last step may be reached, in hours.
+        #[schema(minimum = 1, maximum = 4294967295_u64)]
+        window_hours: u32,
+    },
 }
 
 impl MetricDefinition {
@@ -203,6 +222,7 @@ impl MetricDefinition {
             Self::Ratio { .. } => "ratio",
             Self::Retention { .. } => "retention",
             Self::Nps { .. } => "nps",
+            Self::Funnel { .. } => "funnel",
         }
     }
 
@@ -211,9 +231,14 @@ impl MetricDefinition {
         match self {
             Self::Conversion { event, .. }
             | Self::Count { event, .. }
-            | Self::Sum { event, .. }
             | Self::Mean { event, .. }
             | Self::Nps { event } => vec![event.as_str()],
+            Self::Sum {
+                event, subtract, ..
+            } => std::iter::once(event.as_str())
+                .chain(subtract.as_ref().map(|s| s.event.as_str()))
+                .collect(),
+            Self::Funnel { steps, .. } => steps.iter().map(|s| s.event.as_str()).collect(),
             Self::Ratio {
                 numerator,
                 denominator,
@@ -292,6 +317,9 @@ fn check_percentile(field: &str, p: Option<f64>, errors: &mut Vec<FieldError>) {
     }
 }
 
+/// Most steps a funnel may have.
+pub const MAX_FUNNEL_STEPS: usize = 20;
+
 /// Checks a metric's key, name and definition; returns every problem found.
 pub fn validate_metric(
     key: &str,
@@ -331,9 +359,22 @@ pub fn validate_metric(
         MetricDefinition::Sum {
             event,
             filters,
+            subtract,
             winsorize_percentile,
+        } => {
+            check_event(&format!("{d}.event"), event, &mut errors);
+            check_filters(&format!("{d}.filters"), filters, &mut errors);
+            if let Some(sel) = subtract {
+                check_event(&format!("{d}.subtract.event"), &sel.event, &mut errors);
+                check_filters(&format!("{d}.subtract.filters"), &sel.filters, &mut errors);
+            }
+            check_percentile(
+                &format!("{d}.winsorize_percentile"),
+                *winsorize_percentile,
+                &mut errors,
+            );
         }
-        | MetricDefinition::Mean {
+        MetricDefinition::Mean {
             event,
             filters,
             winsorize_percentile,
@@ -377,6 +418,34 @@ pub fn validate_metric(
             }
         }
         MetricDefinition::Nps { event } => check_event(&format!("{d}.event"), event, &mut errors),
+        MetricDefinition::Funnel {
+            steps,
+            window_hours,
+        } => {
+            if !(2..=MAX_FUNNEL_STEPS).contains(&steps.len()) {
+                errors.push(FieldError::new(
+                    format!("{d}.steps"),
+                    format!(
+                        "a funnel has 2 to {MAX_FUNNEL_STEPS} steps, got {}",
+                        steps.len()
+                    ),
+                ));
+            }
+            for (i, step) in steps.iter().enumerate() {
+                check_event(&format!("{d}.steps[{i}].event"), &step.event, &mut errors);
+                check_filters(
+                    &format!("{d}.steps[{i}].filters"),
+                    &step.filters,
+                    &mut errors,
+                );
+            }
+            if *window_hours == 0 {
+                errors.push(FieldError::new(
+                    format!("{d}.window_hours"),
+                    "must be at least 1",
+                ));
+            }
+        }
     }
     if errors.is_empty() {
         Ok(())

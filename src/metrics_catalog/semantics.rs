@@ -127,6 +127,16 @@ pub enum Recipe<'a> {
         /// The survey event.
         event: &'a str,
     },
+    /// A funnel: step 1 is reached at the earliest matching event with
+    /// `0 ≤ dt ≤ window`, step j at the earliest one at or after step j − 1
+    /// with `dt ≤ window`. The value is 1 when the last step is reached, and
+    /// the unit's denominator (`d`) is the number of steps it reached.
+    Sequence {
+        /// The steps, in order.
+        steps: Vec<Matcher<'a>>,
+        /// The window after first exposure, in seconds (inclusive).
+        window: f64,
+    },
 }
 
 /// Everything about a metric's per-unit value and how units are summed.
@@ -166,7 +176,7 @@ impl Semantics<'_> {
             .flatten()
             .map(|t| t.period.start())
             .fold(0.0, f64::min),
-            Recipe::LatestScore { .. } => 0.0,
+            Recipe::LatestScore { .. } | Recipe::Sequence { .. } => 0.0,
         }
     }
 }
@@ -186,9 +196,9 @@ pub fn nps_points(score: f64) -> f64 {
 /// 0/1 value per unit is binomial, a ratio of sums a ratio, anything else a mean.
 pub fn metric_spec(metric: &Metric, cuped: bool) -> MetricSpec {
     let metric_type = match metric.definition {
-        MetricDefinition::Conversion { .. } | MetricDefinition::Retention { .. } => {
-            MetricType::Binomial
-        }
+        MetricDefinition::Conversion { .. }
+        | MetricDefinition::Retention { .. }
+        | MetricDefinition::Funnel { .. } => MetricType::Binomial,
         MetricDefinition::Ratio { .. } => MetricType::Ratio,
         _ => MetricType::Mean,
     };
@@ -202,9 +212,13 @@ pub fn metric_spec(metric: &Metric, cuped: bool) -> MetricSpec {
     }
 }
 
-/// Whether CUPED can adjust the metric: NPS answers have no pre-period value.
+/// Whether CUPED can adjust the metric: NPS answers and funnels have no
+/// pre-period value.
 pub fn supports_cuped(def: &MetricDefinition) -> bool {
-    !matches!(def, MetricDefinition::Nps { .. })
+    !matches!(
+        def,
+        MetricDefinition::Nps { .. } | MetricDefinition::Funnel { .. }
+    )
 }
 
 fn term<'a>(events: Vec<Matcher<'a>>, period: Period, fold: Fold) -> Term<'a> {
@@ -258,11 +272,30 @@ impl MetricDefinition {
             Self::Sum {
                 event,
                 filters,
+                subtract,
                 winsorize_percentile,
-            } => Semantics {
-                winsorize_percentile: *winsorize_percentile,
-                ..plain(single(one(event, filters), Fold::Sum { missing: 0.0 }))
-            },
+            } => {
+                let sum = Fold::Sum { missing: 0.0 };
+                let net = |p| {
+                    let mut terms = vec![term(one(event, filters), p, sum)];
+                    if let Some(s) = subtract {
+                        terms.push(Term {
+                            sign: -1.0,
+                            ..term(vec![s.into()], p, sum)
+                        });
+                    }
+                    terms
+                };
+                Semantics {
+                    winsorize_percentile: *winsorize_percentile,
+                    ..plain(Recipe::Terms {
+                        value: net(post),
+                        denominator: None,
+                        pre_value: pre.map(net),
+                        pre_denominator: None,
+                    })
+                }
+            }
             Self::Mean {
                 event,
                 filters,
@@ -315,6 +348,13 @@ impl MetricDefinition {
                 excludes_missing: true,
                 ..plain(Recipe::LatestScore { event })
             },
+            Self::Funnel {
+                steps,
+                window_hours,
+            } => plain(Recipe::Sequence {
+                steps: steps.iter().map(Matcher::from).collect(),
+                window: f64::from(*window_hours) * 3600.0,
+            }),
         }
     }
 }

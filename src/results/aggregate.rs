@@ -7,7 +7,11 @@ use diesel::sql_types::{BigInt, Double, Integer, Nullable, Text, Timestamp};
 use diesel::sqlite::Sqlite;
 use serde::{Deserialize, Serialize};
 
-use super::sql::{MetricQuery, Param, Query, metric_query, state_sums_query};
+use super::funnel::StepCount;
+use super::sql::{
+    MetricQuery, Param, Query, funnel_steps_query, metric_query, state_sums_query,
+    stored_funnel_steps_query,
+};
 use super::state::dialect;
 use crate::db::DbConnection;
 
@@ -85,6 +89,27 @@ pub fn stored_arm_sums(
 ) -> QueryResult<Vec<ArmSums>> {
     let query = state_sums_query(dialect(conn), q, metric_key);
     load(conn, &query)
+}
+
+/// A funnel's units per arm by steps reached, straight from the raw rows.
+pub fn funnel_counts(conn: &mut DbConnection, q: &MetricQuery<'_>) -> QueryResult<Vec<StepCount>> {
+    let query = funnel_steps_query(dialect(conn), q);
+    conn.transaction(|conn| {
+        more_work_mem(conn)?;
+        load(conn, &query)
+    })
+}
+
+/// The same from the stored per-unit values of `metric_key`.
+pub fn stored_funnel_counts(
+    conn: &mut DbConnection,
+    q: &MetricQuery<'_>,
+    metric_key: &str,
+) -> QueryResult<Vec<StepCount>> {
+    load(
+        conn,
+        &stored_funnel_steps_query(dialect(conn), q, metric_key),
+    )
 }
 
 /// Gives PostgreSQL's per-unit aggregations and sorts room in memory for the

@@ -13,7 +13,10 @@ use verdict_stats::{
     MetricSpec, MetricType, PowerBaseline,
 };
 
-use super::aggregate::{ArmSums, arm_sums, more_work_mem, no_jit, stored_arm_sums};
+use super::aggregate::{
+    ArmSums, arm_sums, funnel_counts, more_work_mem, no_jit, stored_arm_sums, stored_funnel_counts,
+};
+use super::funnel::{self, FunnelStep};
 use super::recommend::{ArmSignal, PrimaryOutcome, Recommendation, Signals, recommend};
 use super::sql::MetricQuery;
 use super::state::{self, StateMetric};
@@ -22,7 +25,7 @@ use crate::db::{DbConnection, ingest_clock};
 use crate::domain_error::DomainError;
 use crate::experiments::{self, Engine, Experiment, MarginType, Phase};
 use crate::metrics_catalog::semantics::{metric_spec, supports_cuped};
-use crate::metrics_catalog::{self, Direction, Metric};
+use crate::metrics_catalog::{self, Direction, Metric, MetricDefinition};
 
 /// Power the planned sample is sized for.
 pub const PLANNED_POWER: f64 = 0.8;
@@ -153,6 +156,10 @@ pub struct MetricResult {
     /// Why the metric could not be analysed.
     #[schema(required = true)]
     pub error: Option<String>,
+    /// A funnel's steps (other kinds: `null`).
+    #[serde(default)]
+    #[schema(required = true)]
+    pub steps: Option<Vec<FunnelStep>>,
 }
 
 /// One guardrail for one treatment.
@@ -406,9 +413,22 @@ fn compute_from(
             as_of,
             pre_period_secs,
         };
-        let sums = match source {
-            Source::Events(_) => arm_sums(conn, &query)?,
-            Source::Stored(_) => stored_arm_sums(conn, &query, &metric.key)?,
+        let variants: Vec<String> = arms.iter().map(|a| a.variant.clone()).collect();
+        let (sums, funnel_steps) = match &metric.definition {
+            MetricDefinition::Funnel { steps, .. } => {
+                let counts = match source {
+                    Source::Events(_) => funnel_counts(conn, &query)?,
+                    Source::Stored(_) => stored_funnel_counts(conn, &query, &metric.key)?,
+                };
+                (
+                    funnel::sums(&counts, &variants, steps.len()),
+                    Some(funnel::steps(&exp, steps, &variants, &counts)),
+                )
+            }
+            _ => match source {
+                Source::Events(_) => (arm_sums(conn, &query)?, None),
+                Source::Stored(_) => (stored_arm_sums(conn, &query, &metric.key)?, None),
+            },
         };
         let spec = metric_spec(&metric, pre_period_secs.is_some());
         let arm_data: Vec<ArmData> = arms
@@ -418,7 +438,8 @@ fn compute_from(
                 arm_data(&a.variant, s, &spec)
             })
             .collect();
-        let result = analyse_metric(&exp, &metric, role, &spec, &arm_data);
+        let mut result = analyse_metric(&exp, &metric, role, &spec, &arm_data);
+        result.steps = funnel_steps;
         metrics.push(result);
         data.insert(metric.key.clone(), (metric, arm_data, spec));
     }
@@ -473,6 +494,7 @@ fn missing_metric(key: &str, role: MetricRole, msg: String) -> MetricResult {
         arms: Vec::new(),
         comparisons: Vec::new(),
         error: Some(msg),
+        steps: None,
     }
 }
 
@@ -638,6 +660,7 @@ fn analyse_metric(
             .collect(),
         comparisons,
         error: analysis.error,
+        steps: None,
     }
 }
 

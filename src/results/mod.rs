@@ -5,17 +5,21 @@
 mod aggregate;
 mod analysis;
 pub mod compat;
+pub mod funnel;
 mod recommend;
 mod snapshot;
 pub mod sql;
 pub mod state;
 
-pub use aggregate::{ArmSums, arm_sums, load, stored_arm_sums};
+pub use aggregate::{
+    ArmSums, arm_sums, funnel_counts, load, stored_arm_sums, stored_funnel_counts,
+};
 pub use analysis::{
     ArmExposure, ArmValue, ExperimentResults, GuardrailOutcome, MetricCorrection, MetricResult,
     MetricRole, PLANNED_POWER, RESULTS_SCHEMA_VERSION, ResultsError, SampleForecast,
     SnapshotSource, SrmCheck, advance_stored, apply_metric_correction, compute, compute_current,
 };
+pub use funnel::{FunnelArm, FunnelStep};
 pub use recommend::{Action, ArmSignal, PrimaryOutcome, Recommendation, Signals, recommend};
 pub use snapshot::{
     PassReport, advance_running, latest, refresh, run_advancer, run_scheduler, scheduled_pass,

@@ -18,7 +18,7 @@
 use chrono::NaiveDateTime;
 use serde_json::Value;
 
-use crate::metrics_catalog::semantics::{Fold, Period, Recipe, Semantics, Term};
+use crate::metrics_catalog::semantics::{Fold, Matcher, Period, Recipe, Semantics, Term};
 use crate::metrics_catalog::{FilterOp, MetricDefinition, PropertyFilter};
 
 /// SQL flavour.
@@ -422,7 +422,10 @@ pub fn state_sums_query(dialect: Dialect, q: &MetricQuery<'_>, metric_key: &str)
 /// for retention, whose units count only once their window has ended.
 pub fn sums_are_additive(metric: &MetricDefinition) -> bool {
     let semantics = metric.semantics(None);
-    semantics.winsorize_percentile.is_none() && semantics.matures_after.is_none()
+    semantics.winsorize_percentile.is_none()
+        && semantics.matures_after.is_none()
+        // A funnel is read per number of steps reached, never from arm sums.
+        && !matches!(semantics.recipe, Recipe::Sequence { .. })
 }
 
 /// Which way [`arm_sums_delta`] adjusts the stored per-arm sums.
@@ -577,6 +580,7 @@ fn per_unit_ctes(b: &mut Builder, q: &MetricQuery<'_>, rows: Option<StateRows<'_
     let semantics = q.semantics();
     let (value, denominator, pre_value, pre_denominator) = match &semantics.recipe {
         Recipe::LatestScore { event } => return nps_ctes(b, event, q, stored),
+        Recipe::Sequence { steps, window } => return funnel_ctes(b, steps, *window, q, stored),
         Recipe::Terms {
             value,
             denominator,
@@ -802,6 +806,104 @@ fn dedup(names: Vec<&str>) -> Vec<&str> {
 /// `CASE WHEN <cond> THEN <then> ELSE <otherwise> END`.
 fn when(cond: &str, then: &str, otherwise: &str) -> String {
     format!("CASE WHEN {cond} THEN {then} ELSE {otherwise} END")
+}
+
+/// A funnel: `f<j>` holds each unit's time of reaching step j (the earliest
+/// step-j event at or after step j − 1, within the window), built from the
+/// units that reached step j − 1; `pu` has `x` = reached the last step and
+/// `d` = the number of steps reached.
+fn funnel_ctes(
+    b: &mut Builder,
+    steps: &[Matcher<'_>],
+    window: f64,
+    q: &MetricQuery<'_>,
+    stored: bool,
+) -> Vec<String> {
+    let mut ctes = Vec::with_capacity(steps.len() + 1);
+    for (j, step) in steps.iter().enumerate() {
+        let matches = b.selector(step.event, step.filters);
+        let (from, after) = if j == 0 {
+            ("u".to_owned(), b.event_vs_exposure("e", ">=", 0.0))
+        } else {
+            let prev = format!("f{j}");
+            let after = match b.dialect {
+                Dialect::Postgres => format!("e.ts >= {prev}.t"),
+                Dialect::Sqlite => format!("{} >= 0", sqlite_ms("e.ts", &format!("{prev}.t"))),
+            };
+            (
+                format!("{prev} JOIN u ON u.unit_id = {prev}.unit_id"),
+                after,
+            )
+        };
+        let within = b.event_vs_exposure("e", "<=", window);
+        let upper = b.not_after("e.ts", q.as_of);
+        let stamped = if stored {
+            format!(" AND {}", b.stamped_before("e.received_at", q.as_of))
+        } else {
+            String::new()
+        };
+        ctes.push(format!(
+            "f{} AS (SELECT u.unit_id AS unit_id, MIN(e.ts) AS t FROM {from} \
+             JOIN events e ON e.unit_id = u.unit_id AND {matches} AND {after} AND {within} \
+             AND {upper}{stamped} GROUP BY u.unit_id)",
+            j + 1
+        ));
+    }
+    let reached = |j: usize| format!("CASE WHEN f{j}.t IS NOT NULL THEN 1 ELSE 0 END");
+    let joins: String = (1..=steps.len())
+        .map(|j| format!(" LEFT JOIN f{j} ON f{j}.unit_id = u.unit_id"))
+        .collect();
+    let count: Vec<String> = (1..=steps.len()).map(reached).collect();
+    let ids = if stored {
+        "u.unit_id AS unit_id, u.first_seen AS first_seen, "
+    } else {
+        ""
+    };
+    ctes.push(format!(
+        "pu AS (SELECT {ids}u.variant AS variant, {} AS x, {} AS d, {} AS xp, {} AS dp FROM u{joins})",
+        double(&reached(steps.len())),
+        double(&count.join(" + ")),
+        double("0"),
+        double("0"),
+    ));
+    ctes
+}
+
+/// Units per arm by the number of funnel steps they reached (`d`), straight
+/// from exposures and events: rows `(variant, steps, n)`.
+pub fn funnel_steps_query(dialect: Dialect, q: &MetricQuery<'_>) -> Query {
+    let mut b = Builder {
+        dialect,
+        params: Vec::new(),
+    };
+    let mut ctes = vec![units_cte(&mut b, q, None)];
+    ctes.extend(per_unit_ctes(&mut b, q, None));
+    let sql = format!(
+        "WITH {} SELECT variant, CAST(d AS BIGINT) AS steps, COUNT(*) AS n FROM pu \
+         GROUP BY variant, CAST(d AS BIGINT) ORDER BY variant, steps",
+        ctes.join(", ")
+    );
+    Query {
+        sql,
+        params: b.params,
+    }
+}
+
+/// The same from the stored per-unit values of `metric_key` (as of `q.as_of`).
+pub fn stored_funnel_steps_query(dialect: Dialect, q: &MetricQuery<'_>, metric_key: &str) -> Query {
+    let mut b = Builder {
+        dialect,
+        params: Vec::new(),
+    };
+    let filter = b.stored_metric(q, metric_key);
+    let sql = format!(
+        "SELECT variant, CAST(d AS BIGINT) AS steps, COUNT(*) AS n FROM metric_unit_values \
+         WHERE {filter} GROUP BY variant, CAST(d AS BIGINT) ORDER BY variant, steps"
+    );
+    Query {
+        sql,
+        params: b.params,
+    }
 }
 
 /// NPS: each responding unit's latest answer after exposure, scored +100 / 0 / −100.

@@ -93,6 +93,7 @@ pub fn metrics() -> Vec<Metric> {
             "Sum of stars_payment_succeeded value (Stars) per user, winsorized at p99",
             Up,
             MetricDefinition::Sum {
+                subtract: None,
                 event: "stars_payment_succeeded".into(),
                 filters: vec![],
                 winsorize_percentile: Some(99.0),

@@ -96,9 +96,15 @@ pub struct Comparison {
     /// Upper interval bound.
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub ci_upper: Option<f64>,
-    /// Two-sided p-value (frequentist/sequential).
+    /// Two-sided p-value (frequentist/sequential): the normal approximation.
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub p_value: Option<f64>,
+    /// Fisher's exact two-sided p-value, for a binomial metric (without
+    /// CUPED) where an arm has fewer than 10 conversions or non-conversions.
+    /// The frequentist engine's significance rests on it then; the sequential
+    /// engine takes the larger of the two.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub p_value_fisher: Option<f64>,
     /// Holm–Bonferroni adjusted p-value across the treatment arms.
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub p_value_holm: Option<f64>,
@@ -164,6 +170,7 @@ impl Comparison {
         "ci_lower": -0.030865,
         "ci_upper": 0.219100,
         "p_value": 0.139944,
+        "p_value_fisher": null,
         "p_value_holm": 0.139944,
         "p_value_adjusted": 0.139944,
         "df": 10094.0,
@@ -296,20 +303,24 @@ pub fn analyze(req: &AnalysisRequest) -> AnalysisResult {
         .iter()
         .map(|t| compare(req, control, t))
         .collect();
-    let raw: Vec<f64> = result
+    if small_binomial(req) {
+        for (c, t) in result.comparisons.iter_mut().zip(&req.arms[1..]) {
+            c.p_value_fisher = fisher_p(control, t);
+        }
+    }
+    let decisive: Vec<Option<f64>> = result
         .comparisons
         .iter()
-        .filter_map(|c| c.p_value)
+        .map(|c| decision_p(req.engine, c))
         .collect();
+    let raw: Vec<f64> = decisive.iter().flatten().copied().collect();
     if let Ok(adjusted) = holm(&raw) {
         let mut it = adjusted.into_iter();
-        for c in result
-            .comparisons
-            .iter_mut()
-            .filter(|c| c.p_value.is_some())
-        {
-            c.p_value_holm = it.next();
-            c.p_value_adjusted = c.p_value_holm;
+        for (c, p) in result.comparisons.iter_mut().zip(&decisive) {
+            if p.is_some() {
+                c.p_value_holm = it.next();
+                c.p_value_adjusted = c.p_value_holm;
+            }
         }
     }
     for c in &mut result.comparisons {
@@ -317,6 +328,38 @@ pub fn analyze(req: &AnalysisRequest) -> AnalysisResult {
         c.judge(req.engine, req.alpha, req.metric.inverse, p);
     }
     result
+}
+
+/// Conversions or non-conversions below which an arm counts as small, and
+/// the normal approximation is not trusted.
+pub const SMALL_SAMPLE_COUNT: f64 = 10.0;
+
+/// A binomial metric (no CUPED) with an arm of fewer than
+/// [`SMALL_SAMPLE_COUNT`] conversions or non-conversions.
+fn small_binomial(req: &AnalysisRequest) -> bool {
+    req.metric.metric_type == crate::types::MetricType::Binomial
+        && !req.metric.cuped
+        && req.arms.iter().any(|a| {
+            let conversions = a.sum.unwrap_or(0.0);
+            conversions < SMALL_SAMPLE_COUNT || a.n - conversions < SMALL_SAMPLE_COUNT
+        })
+}
+
+fn fisher_p(control: &ArmData, treatment: &ArmData) -> Option<f64> {
+    crate::fisher::fisher_exact_binomial(control.n, control.sum?, treatment.n, treatment.sum?).ok()
+}
+
+/// The p-value a comparison's significance rests on: Fisher's for the
+/// frequentist engine when it applies; for the sequential engine the larger
+/// of its always-valid p-value and Fisher's (never less conservative);
+/// none for the Bayesian engine.
+fn decision_p(engine: Engine, c: &Comparison) -> Option<f64> {
+    match (engine, c.p_value, c.p_value_fisher) {
+        (Engine::Bayesian, _, _) => None,
+        (Engine::Frequentist, p, exact) => exact.or(p),
+        (Engine::Sequential, Some(p), Some(exact)) => Some(p.max(exact)),
+        (Engine::Sequential, p, _) => p,
+    }
 }
 
 impl AnalysisRequest {

@@ -262,3 +262,44 @@ fn fisher_matches_scipy() {
         assert_eq!(arms, Ok(got), "{ctx} via arms");
     }
 }
+
+/// Through `analyze`: a binomial comparison with a small arm reports scipy's
+/// Fisher p-value beside the normal approximation, and the frequentist
+/// engine's Holm-adjusted (decision) p-value rests on it; a large table gets
+/// no Fisher p-value.
+#[test]
+fn small_binomial_comparisons_use_fishers_exact_test() {
+    let cases = reference()["fisher"]
+        .as_array()
+        .cloned()
+        .expect("fisher cases");
+    let mut small = 0;
+    for case in cases {
+        let [[a, b], [c, d]]: [[u64; 2]; 2] =
+            serde_json::from_value(case["table"].clone()).expect("table");
+        let want = case["p_value"].as_f64().unwrap_or(f64::NAN);
+        let arm = |name: &str, conv: u64, rest: u64| serde_json::json!({"name": name, "n": conv + rest, "sum": conv});
+        let req: AnalysisRequest = serde_json::from_value(serde_json::json!({
+            "metric": {"type": "binomial"},
+            "arms": [arm("control", a, b), arm("treatment", c, d)],
+        }))
+        .expect("request");
+        if req.validate().is_err() || a + b < 2 || c + d < 2 {
+            continue;
+        }
+        let result = analyze(&req);
+        let cmp = &result.comparisons[0];
+        let is_small = [a, b, c, d].iter().any(|&x| x < 10);
+        let ctx = format!("analyze {:?}", [[a, b], [c, d]]);
+        if is_small {
+            small += 1;
+            assert_abs(&ctx, cmp.p_value_fisher, want);
+            assert_abs(&ctx, cmp.p_value_holm, want);
+            assert_eq!(cmp.significant, want < 0.05, "{ctx}");
+        } else {
+            assert_eq!(cmp.p_value_fisher, None, "{ctx}");
+            assert_eq!(cmp.p_value_holm, cmp.p_value, "{ctx}");
+        }
+    }
+    assert!(small >= 20, "{small} small tables checked");
+}

@@ -35,7 +35,7 @@ pub struct UnitValue {
 
 /// A stored event as the reference reads it.
 #[derive(Debug, Clone)]
-struct Event {
+pub struct Event {
     event_id: String,
     name: String,
     ts: NaiveDateTime,
@@ -81,6 +81,43 @@ fn sum(terms: &[Term<'_>], t0: NaiveDateTime, evs: &[Event]) -> Option<f64> {
     terms.iter().map(|t| fold(t, t0, evs)).sum()
 }
 
+/// How many funnel steps a unit reached: step 1 at the earliest matching
+/// event with `0 ≤ dt ≤ window`, step j at the earliest one at or after
+/// step j − 1 with `dt ≤ window`.
+pub fn steps_reached(
+    steps: &[Matcher<'_>],
+    window: f64,
+    t0: NaiveDateTime,
+    evs: &[impl AsEvent],
+) -> usize {
+    let mut since = t0;
+    for (j, step) in steps.iter().enumerate() {
+        let reached = evs
+            .iter()
+            .map(AsEvent::event)
+            .filter(|e| e.ts >= since && offset(t0, e.ts) <= window && e.matches(step))
+            .map(|e| e.ts)
+            .min();
+        match reached {
+            Some(t) => since = t,
+            None => return j,
+        }
+    }
+    steps.len()
+}
+
+/// Access to a stored event for [`steps_reached`].
+pub trait AsEvent {
+    /// The event.
+    fn event(&self) -> &Event;
+}
+
+impl AsEvent for Event {
+    fn event(&self) -> &Event {
+        self
+    }
+}
+
 /// `percentile_disc`: the smallest value whose cumulative share reaches `p` %.
 fn percentile_disc(values: &[f64], p: f64) -> Option<f64> {
     let mut sorted = values.to_vec();
@@ -89,18 +126,19 @@ fn percentile_disc(values: &[f64], p: f64) -> Option<f64> {
     sorted.get(k - 1).copied()
 }
 
-/// The value of `metric` for every unit exposed to `experiment_key` in `phase`
-/// up to `as_of`, from its events dated up to `as_of`; with
-/// `pre_period_days`, also the CUPED pre-period values. Units the semantics
-/// leave out (no value, window not ended) are absent.
-pub fn unit_values(
+/// Exposed units of the phase (first exposure up to `as_of`) and, by unit,
+/// their events of the metric's names dated up to `as_of`.
+#[allow(clippy::type_complexity)]
+fn load(
     conn: &mut DbConnection,
     experiment_key: &str,
     phase: u32,
     metric: &Metric,
     as_of: NaiveDateTime,
-    pre_period_days: Option<u32>,
-) -> Vec<UnitValue> {
+) -> (
+    Vec<(String, String, NaiveDateTime)>,
+    HashMap<String, Vec<Event>>,
+) {
     let phase = i32::try_from(phase).expect("phase");
     let exposed: Vec<(String, String, NaiveDateTime)> = exposures::table
         .filter(exposures::experiment_key.eq(experiment_key))
@@ -153,6 +191,22 @@ pub fn unit_values(
             properties,
         });
     }
+    (exposed, by_unit)
+}
+
+/// The value of `metric` for every unit exposed to `experiment_key` in `phase`
+/// up to `as_of`, from its events dated up to `as_of`; with
+/// `pre_period_days`, also the CUPED pre-period values. Units the semantics
+/// leave out (no value, window not ended) are absent.
+pub fn unit_values(
+    conn: &mut DbConnection,
+    experiment_key: &str,
+    phase: u32,
+    metric: &Metric,
+    as_of: NaiveDateTime,
+    pre_period_days: Option<u32>,
+) -> Vec<UnitValue> {
+    let (exposed, by_unit) = load(conn, experiment_key, phase, metric, as_of);
     let semantics = metric
         .definition
         .semantics(pre_period_days.map(|d| f64::from(d) * 86_400.0));
@@ -182,6 +236,15 @@ pub fn unit_values(
                     denominator.as_ref().map(|d| sum(d, t0, evs).unwrap_or(0.0)),
                     pre(pre_value),
                     pre(pre_denominator),
+                )
+            }
+            Recipe::Sequence { steps, window } => {
+                let reached = steps_reached(steps, *window, t0, evs);
+                (
+                    f64::from(u8::from(reached == steps.len())),
+                    None,
+                    None,
+                    None,
                 )
             }
             Recipe::LatestScore { event } => {
@@ -214,6 +277,30 @@ pub fn unit_values(
         }
     }
     out
+}
+
+/// Per exposed unit of `experiment_key`'s `phase` up to `as_of`: its variant
+/// and how many steps of funnel `metric` it reached.
+pub fn funnel_units(
+    conn: &mut DbConnection,
+    experiment_key: &str,
+    phase: u32,
+    metric: &Metric,
+    as_of: NaiveDateTime,
+) -> Vec<(String, String, usize)> {
+    let semantics = metric.definition.semantics(None);
+    let Recipe::Sequence { steps, window } = &semantics.recipe else {
+        panic!("not a funnel: {:?}", metric.definition);
+    };
+    let (exposed, by_unit) = load(conn, experiment_key, phase, metric, as_of);
+    exposed
+        .into_iter()
+        .map(|(unit, variant, t0)| {
+            let evs = by_unit.get(&unit).map(Vec::as_slice).unwrap_or_default();
+            let reached = steps_reached(steps, *window, t0, evs);
+            (unit, variant, reached)
+        })
+        .collect()
 }
 
 /// Per-arm sufficient statistics of `values`, one entry per variant of `arms`
