@@ -48,6 +48,7 @@ fn main() {
                 unit_id: rng.random_range(1..10_000_000_000u64).to_string(),
                 variant: "v1".into(),
                 first_seen: Utc::now().naive_utc(),
+                dimensions: None,
             })
             .collect();
         records.sort_unstable_by(|a, b| {

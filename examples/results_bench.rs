@@ -276,6 +276,7 @@ fn add_traffic(conn: &mut DbConnection, o: &Options, run: usize) -> (usize, usiz
             unit_id: new_unit(i),
             variant: if i % 2 == 0 { "control" } else { "treatment" }.into(),
             first_seen: now - chrono::TimeDelta::seconds(3_600),
+            dimensions: None,
         })
         .collect();
     verdict::exposures::insert_batch(conn, &exposures).expect("exposures");

@@ -41,5 +41,6 @@ pub fn record_exposure(sink: &ExposureSink, ctx: &Context, evaluation: &Evaluati
         unit_id,
         variant: exposure.variant.to_owned(),
         first_seen: Utc::now().naive_utc(),
+        dimensions: crate::exposures::dimensions_json(exposure.dimension_values(ctx)),
     });
 }

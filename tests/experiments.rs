@@ -741,6 +741,7 @@ async fn exposure_window_joins_events(backend: Backend) {
         unit_id: unit.into(),
         variant: variant.into(),
         first_seen: at(minutes_ago),
+        dimensions: None,
     };
     let mut conn = ctx.pool().conn().expect("conn");
     let conn: &mut DbConnection = &mut conn;

@@ -92,6 +92,7 @@ async fn funnel_steps_follow_first_exposure(backend: Backend) {
         unit_id: unit.into(),
         variant: variant.into(),
         first_seen: at(base, h),
+        dimensions: None,
     })
     .collect();
     insert_batch(conn, &exposures).expect("exposures");
@@ -153,7 +154,7 @@ async fn funnel_steps_follow_first_exposure(backend: Backend) {
         ("control", vec![3, 3, 2, 1]),
         ("treatment", vec![4, 3, 2, 2]),
     ];
-    let mut check = |conn: &mut DbConnection, expected: &[(&str, Vec<i64>)]| {
+    let check = |conn: &mut DbConnection, expected: &[(&str, Vec<i64>)]| {
         let watermark = ingest_clock::watermark(conn).expect("watermark");
         conn.transaction(|conn| state::advance(conn, "fx", 1, &stored, watermark))
             .expect("advance");

@@ -80,6 +80,27 @@ pub struct Exposure<'a> {
     /// The context attribute the unit was bucketed by (e.g. `user_id`); its
     /// value in the context is the exposed unit.
     pub bucket_by: &'a str,
+    /// Context attributes the experiment records with the exposure.
+    pub dimensions: &'a [String],
+}
+
+impl<'a> Exposure<'a> {
+    /// The experiment's dimensions present in `ctx` as text (numbers and
+    /// booleans written as JSON writes them), in declaration order; absent,
+    /// null and non-scalar attributes are left out.
+    pub fn dimension_values(&self, ctx: &Context) -> Vec<(&'a str, String)> {
+        self.dimensions
+            .iter()
+            .filter_map(|name| {
+                let text = match ctx.get(name)? {
+                    Value::String(s) => s.clone(),
+                    v @ (Value::Number(_) | Value::Bool(_)) => v.to_string(),
+                    _ => return None,
+                };
+                Some((name.as_str(), text))
+            })
+            .collect()
+    }
 }
 
 /// The result of evaluating one flag, borrowing from the compiled ruleset.
@@ -191,6 +212,7 @@ impl CompiledFlag {
                         phase: e.phase,
                         variant: &v.key,
                         bucket_by: &self.bucket_by,
+                        dimensions: &e.dimensions,
                     })
                 });
                 self.served(*idx, Reason::Split, rule, exposure)
@@ -246,5 +268,36 @@ impl CompiledFlag {
             variant_index: default.map(|(i, _)| i),
             rule_index: rule.map(|(i, _)| i),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dimension_values_are_the_declared_scalars_present() {
+        let dimensions = ["tier", "icp_segment", "age", "premium", "tags"].map(String::from);
+        let exposure = Exposure {
+            experiment: "e",
+            phase: 1,
+            variant: "a",
+            bucket_by: "user_id",
+            dimensions: &dimensions,
+        };
+        let ctx = Context::new()
+            .with("tier", "pro")
+            .with("age", 30)
+            .with("premium", true)
+            .with("tags", serde_json::json!(["x"]))
+            .with("language", "ru");
+        assert_eq!(
+            exposure.dimension_values(&ctx),
+            [
+                ("tier", "pro".to_owned()),
+                ("age", "30".to_owned()),
+                ("premium", "true".to_owned())
+            ]
+        );
     }
 }

@@ -363,6 +363,10 @@ pub struct ExperimentRef {
     /// Experiment phase (bump together with the salt to re-randomise).
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 2147483647))]
     pub phase: u32,
+    /// Context attributes recorded with each unit's first exposure, so
+    /// results can be broken down by them (e.g. `icp_segment`, `tier`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dimensions: Vec<String>,
 }
 
 /// A reusable audience: all conditions must match (an empty segment matches everyone).

@@ -348,6 +348,7 @@ fn experiment_exposure_only_when_assigned() {
                     phase: 2,
                     variant: v,
                     bucket_by: "user_id",
+                    dimensions: &[],
                 })
             );
             assert_eq!(e.reason, Reason::Split);

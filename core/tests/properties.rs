@@ -188,7 +188,11 @@ fn arb_serve() -> impl Strategy<Value = Serve> {
                         })
                         .collect(),
                     salt,
-                    experiment: exp.map(|(key, phase)| ExperimentRef { key, phase }),
+                    experiment: exp.map(|(key, phase)| ExperimentRef {
+                        key,
+                        phase,
+                        dimensions: Vec::new(),
+                    }),
                 })
             }),
     ]
@@ -415,6 +419,7 @@ fn all_operators_ruleset() -> CompiledRuleset {
                     experiment: Some(ExperimentRef {
                         key: "e".into(),
                         phase: 1,
+                        dimensions: Vec::new(),
                     }),
                 }),
             }],

@@ -272,6 +272,11 @@ impl Client {
             variant: exposure.variant.to_owned(),
             unit_id: unit.into_owned(),
             timestamp: rfc3339(Utc::now()),
+            dimensions: exposure
+                .dimension_values(ctx)
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
         });
         shared.queued(len);
     }

@@ -1,5 +1,7 @@
 //! Tracked events and experiment exposures, as queued and sent.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -115,6 +117,10 @@ pub(crate) struct ExposureRecord {
     pub(crate) variant: String,
     pub(crate) unit_id: String,
     pub(crate) timestamp: String,
+    /// The experiment's dimensions in the unit's context (see the ruleset's
+    /// experiment references), so results can be broken down by them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) dimensions: BTreeMap<String, String>,
 }
 
 #[cfg(test)]

@@ -91,6 +91,11 @@ pub struct ExperimentIn {
     /// Decision due date (default: launch + 14 days).
     #[serde(default)]
     pub target_decision_date: Option<DateTime<Utc>>,
+    /// Context attributes recorded with each unit's first exposure, to break
+    /// results down by (`GET …/results?dimension=…`), e.g. `["icp_segment", "tier"]`.
+    #[serde(default)]
+    #[schema(max_items = 5)]
+    pub dimensions: Vec<String>,
 }
 
 impl ExperimentIn {
@@ -111,6 +116,7 @@ impl ExperimentIn {
             analysis: self.analysis,
             minimum_detectable_effect: self.minimum_detectable_effect,
             target_decision_at: self.target_decision_date.map(|d| d.naive_utc()),
+            dimensions: self.dimensions,
         }
     }
 }
@@ -191,6 +197,8 @@ pub struct ExperimentOut {
     pub minimum_detectable_effect: Option<f64>,
     /// Decision due date (set, or launch + 14 days).
     pub target_decision_date: Option<DateTime<Utc>>,
+    /// Context attributes results can be broken down by.
+    pub dimensions: Vec<String>,
     /// Current phase (0 before launch).
     pub current_phase: u32,
     /// Launched without a guardrail under policy `warn`.
@@ -236,6 +244,7 @@ impl ExperimentOut {
             analysis: d.analysis,
             minimum_detectable_effect: d.minimum_detectable_effect,
             target_decision_date: target,
+            dimensions: d.dimensions,
             current_phase: e.current_phase,
             launched_without_guardrail: e.launched_without_guardrail,
             checklist: e.checklist,
@@ -557,6 +566,10 @@ pub struct PhaseIn {
     /// New audience (default: unchanged).
     #[serde(default)]
     pub audience: Option<Audience>,
+    /// New dimensions (default: unchanged).
+    #[serde(default)]
+    #[schema(max_items = 5)]
+    pub dimensions: Option<Vec<String>>,
     /// New allocation % (default: unchanged).
     #[serde(default)]
     #[schema(exclusive_minimum = 0, maximum = 100)]
@@ -591,6 +604,7 @@ pub async fn start_phase(
         arms: body.arms,
         audience: body.audience,
         allocation: body.allocation,
+        dimensions: body.dimensions,
         reason: body.reason,
     };
     let actor = auth.caller.subject;

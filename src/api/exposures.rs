@@ -1,12 +1,14 @@
 //! Exposures reported by SDKs that evaluate locally.
 
+use std::collections::BTreeMap;
+
 use actix_web::{post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::{Authorized, Sdk};
-use crate::exposures::{ExposureRecord, insert_batch};
+use crate::exposures::{ExposureRecord, dimensions_json, insert_batch};
 use crate::state::AppState;
 use verdict_core::FieldError;
 
@@ -37,6 +39,10 @@ pub struct ExposureInput {
     pub unit_id: String,
     /// When the variant was served.
     pub timestamp: DateTime<Utc>,
+    /// The experiment's dimensions in the unit's context (its experiment
+    /// reference in the ruleset lists them), e.g. `{"icp_segment": "high"}`.
+    #[serde(default)]
+    pub dimensions: Option<BTreeMap<String, String>>,
 }
 
 /// A batch of exposures.
@@ -112,6 +118,10 @@ pub async fn record_exposures(
             unit_id: e.unit_id,
             variant: e.variant,
             first_seen: e.timestamp.naive_utc(),
+            dimensions: e
+                .dimensions
+                .as_ref()
+                .and_then(|d| dimensions_json(d.iter().map(|(k, v)| (k.as_str(), v.clone())))),
         })
         .collect();
     let accepted = records.len();

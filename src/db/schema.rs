@@ -109,6 +109,7 @@ diesel::table! {
         variant -> Text,
         first_seen -> Timestamp,
         recorded_at -> Timestamp,
+        dimensions -> Nullable<Text>,
     }
 }
 

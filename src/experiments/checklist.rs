@@ -185,6 +185,7 @@ mod tests {
             analysis: AnalysisSettings::default(),
             minimum_detectable_effect: None,
             target_decision_at: None,
+            dimensions: Vec::new(),
         }
     }
 

@@ -32,6 +32,7 @@ pub fn experiment_rule(key: &str, def: &Definition, phase: u32) -> Rule {
             experiment: Some(ExperimentRef {
                 key: key.to_owned(),
                 phase,
+                dimensions: def.dimensions.clone(),
             }),
         }),
     }

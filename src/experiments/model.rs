@@ -7,6 +7,9 @@ use verdict_core::Condition;
 
 use verdict_core::FieldError;
 
+/// Most dimensions an experiment may declare.
+pub const MAX_DIMENSIONS: usize = 5;
+
 /// Days from launch to the target decision date when none is set.
 pub const DEFAULT_DECISION_DAYS: i64 = 14;
 
@@ -247,6 +250,10 @@ pub struct Definition {
     pub minimum_detectable_effect: Option<f64>,
     /// When a decision is due; defaults to launch + 14 days.
     pub target_decision_at: Option<NaiveDateTime>,
+    /// Context attributes recorded with each unit's first exposure, to break
+    /// results down by (e.g. `icp_segment`, `tier`, `language`).
+    #[serde(default)]
+    pub dimensions: Vec<String>,
 }
 
 impl Definition {
@@ -286,6 +293,9 @@ impl Definition {
         }
         if self.layer != other.layer {
             changed.push("layer");
+        }
+        if self.dimensions != other.dimensions {
+            changed.push("dimensions");
         }
         changed
     }
@@ -334,6 +344,25 @@ impl Definition {
                 "analysis.cuped_pre_period_days",
                 "must be at least 1 when CUPED is on",
             ));
+        }
+        if self.dimensions.len() > MAX_DIMENSIONS {
+            errors.push(FieldError::new(
+                "dimensions",
+                format!("at most {MAX_DIMENSIONS} dimensions"),
+            ));
+        }
+        for (i, d) in self.dimensions.iter().enumerate() {
+            if d.trim().is_empty() || d.chars().count() > 64 {
+                errors.push(FieldError::new(
+                    format!("dimensions[{i}]"),
+                    "must be a context attribute name of 1–64 characters",
+                ));
+            } else if self.dimensions[..i].contains(d) {
+                errors.push(FieldError::new(
+                    format!("dimensions[{i}]"),
+                    format!("`{d}` appears twice"),
+                ));
+            }
         }
         if let Some(mde) = self.minimum_detectable_effect
             && !(mde.is_finite() && mde > 0.0)

@@ -585,6 +585,8 @@ pub struct PhaseChange {
     pub audience: Option<Audience>,
     /// New allocation.
     pub allocation: Option<f64>,
+    /// New dimensions (recorded with exposures from the new phase on).
+    pub dimensions: Option<Vec<String>>,
     /// Why (recorded with the phase).
     pub reason: String,
 }
@@ -623,8 +625,16 @@ pub fn start_phase(
         if let Some(allocation) = change.allocation {
             after.definition.allocation = allocation;
         }
+        if let Some(dimensions) = change.dimensions {
+            after.definition.dimensions = dimensions;
+        }
         let def = &after.definition;
         let mut errors = validate_assignment(&def.arms, &def.audience, def.allocation);
+        errors.extend(
+            def.validate()
+                .into_iter()
+                .filter(|e| e.field.starts_with("dimensions")),
+        );
         let variants = flag_link::flag_variants(conn, &def.environment, &def.flag)?;
         if let Some(problem) = weights_problem(def, variants.as_deref()) {
             errors.push(FieldError::new("arms", problem));

@@ -5,4 +5,4 @@ mod queue;
 mod store;
 
 pub use queue::ExposureSink;
-pub use store::{ExposureRecord, insert_batch};
+pub use store::{ExposureRecord, dimensions_json, insert_batch};

@@ -19,6 +19,18 @@ pub struct ExposureRecord {
     pub variant: String,
     /// When the unit was served the variant (UTC).
     pub first_seen: NaiveDateTime,
+    /// The experiment's dimensions in the unit's context, as a JSON object
+    /// of strings (`None` when the experiment declares none).
+    pub dimensions: Option<String>,
+}
+
+/// The JSON object of `values` (`None` when empty).
+pub fn dimensions_json<'a>(values: impl IntoIterator<Item = (&'a str, String)>) -> Option<String> {
+    let map: serde_json::Map<String, serde_json::Value> = values
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), serde_json::Value::String(v)))
+        .collect();
+    (!map.is_empty()).then(|| serde_json::Value::Object(map).to_string())
 }
 
 #[derive(Insertable)]
@@ -30,6 +42,7 @@ struct ExposureRow<'a> {
     variant: &'a str,
     first_seen: NaiveDateTime,
     recorded_at: NaiveDateTime,
+    dimensions: Option<&'a str>,
 }
 
 fn rows(records: &[ExposureRecord], recorded_at: NaiveDateTime) -> Vec<ExposureRow<'_>> {
@@ -42,11 +55,12 @@ fn rows(records: &[ExposureRecord], recorded_at: NaiveDateTime) -> Vec<ExposureR
             variant: &r.variant,
             first_seen: r.first_seen,
             recorded_at,
+            dimensions: r.dimensions.as_deref(),
         })
         .collect()
 }
 
-/// Largest number of rows per INSERT statement (6 parameters each, well under
+/// Largest number of rows per INSERT statement (7 parameters each, well under
 /// both backends' parameter limits).
 const ROWS_PER_STATEMENT: usize = 1000;
 

@@ -382,7 +382,6 @@ fn compute_from(
     made_by: SnapshotSource,
 ) -> Result<ExperimentResults, ResultsError> {
     let (exp, phase) = current_phase(conn, key)?;
-    let def = &exp.definition;
     let resolved = resolve_metrics(conn, &exp)?;
     let (as_of, stamped_before) = match source {
         Source::Events(as_of) => (as_of, None),
@@ -394,14 +393,13 @@ fn compute_from(
         }
     };
     let (arms, first_exposure) = exposure_counts(conn, &exp, &phase, as_of, stamped_before)?;
-    let srm = srm_check(&arms);
-    let mut data: BTreeMap<String, (Metric, Vec<ArmData>, MetricSpec)> = BTreeMap::new();
-    let mut metrics = Vec::new();
+    let variants: Vec<String> = arms.iter().map(|a| a.variant.clone()).collect();
+    let mut inputs = Vec::with_capacity(resolved.len());
     for (role, metric) in resolved {
         let metric = match metric {
             Ok(m) => m,
             Err(missing) => {
-                metrics.push(missing);
+                inputs.push(MetricInput::Missing(missing));
                 continue;
             }
         };
@@ -413,8 +411,7 @@ fn compute_from(
             as_of,
             pre_period_secs,
         };
-        let variants: Vec<String> = arms.iter().map(|a| a.variant.clone()).collect();
-        let (sums, funnel_steps) = match &metric.definition {
+        let (sums, steps) = match &metric.definition {
             MetricDefinition::Funnel { steps, .. } => {
                 let counts = match source {
                     Source::Events(_) => funnel_counts(conn, &query)?,
@@ -431,17 +428,83 @@ fn compute_from(
             },
         };
         let spec = metric_spec(&metric, pre_period_secs.is_some());
-        let arm_data: Vec<ArmData> = arms
+        let arm_data = arms
             .iter()
             .map(|a| {
                 let s = sums.iter().find(|s| s.variant == a.variant);
                 arm_data(&a.variant, s, &spec)
             })
             .collect();
-        let mut result = analyse_metric(&exp, &metric, role, &spec, &arm_data);
-        result.steps = funnel_steps;
-        metrics.push(result);
-        data.insert(metric.key.clone(), (metric, arm_data, spec));
+        inputs.push(MetricInput::Data(MetricData {
+            role,
+            metric,
+            spec,
+            arms: arm_data,
+            steps,
+        }));
+    }
+    Ok(assemble(
+        &exp,
+        phase.number,
+        arms,
+        first_exposure,
+        inputs,
+        as_of,
+        made_by,
+    ))
+}
+
+/// One metric's input to [`assemble`].
+#[derive(Debug, Clone)]
+pub enum MetricInput {
+    /// Its per-arm sufficient statistics.
+    Data(MetricData),
+    /// It could not be read (e.g. not in the catalogue): its result says why.
+    Missing(MetricResult),
+}
+
+/// A metric with its per-arm sufficient statistics, control first.
+#[derive(Debug, Clone)]
+pub struct MetricData {
+    /// Its role in the experiment.
+    pub role: MetricRole,
+    /// The catalogue entry.
+    pub metric: Metric,
+    /// How the engine reads its statistics.
+    pub spec: MetricSpec,
+    /// Per arm, in the experiment's arm order.
+    pub arms: Vec<ArmData>,
+    /// A funnel's steps, already analysed.
+    pub steps: Option<Vec<FunnelStep>>,
+}
+
+/// The statistics of experiment `exp` from per-arm data read elsewhere: SRM,
+/// every metric's comparisons with the corrections, guardrails, the forecast
+/// and the recommendation. Pure, so the A/A simulation and the breakdowns by
+/// dimension run exactly what results do.
+pub fn assemble(
+    exp: &Experiment,
+    phase: u32,
+    arms: Vec<ArmExposure>,
+    first_exposure: Option<NaiveDateTime>,
+    inputs: Vec<MetricInput>,
+    as_of: NaiveDateTime,
+    made_by: SnapshotSource,
+) -> ExperimentResults {
+    let def = &exp.definition;
+    let srm = srm_check(&arms);
+    let mut data: BTreeMap<String, (Metric, Vec<ArmData>, MetricSpec)> = BTreeMap::new();
+    let mut metrics = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        match input {
+            MetricInput::Missing(missing) => metrics.push(missing),
+            MetricInput::Data(m) => {
+                let mut result = analyse_metric(exp, &m.metric, m.role, &m.spec, &m.arms);
+                result.steps = m.steps;
+                metrics.push(result);
+                data.insert(m.metric.key.clone(), (m.metric, m.arms, m.spec));
+            }
+        }
     }
     let metric_correction = MetricCorrection::default();
     apply_metric_correction(
@@ -450,11 +513,10 @@ fn compute_from(
         def.analysis.alpha,
         def.analysis.engine,
     );
-
-    let guardrails = guardrail_outcomes(&exp, &data);
-    let forecast = forecast(&exp, &arms, first_exposure, &data, as_of);
+    let guardrails = guardrail_outcomes(exp, &data);
+    let forecast = forecast(exp, &arms, first_exposure, &data, as_of);
     let signals = signals(
-        &exp,
+        exp,
         &arms,
         &srm,
         &metrics,
@@ -462,10 +524,10 @@ fn compute_from(
         forecast.as_ref(),
         as_of,
     );
-    Ok(ExperimentResults {
+    ExperimentResults {
         schema_version: RESULTS_SCHEMA_VERSION,
-        experiment: key.to_owned(),
-        phase: phase.number,
+        experiment: exp.key.clone(),
+        phase,
         as_of: as_of.and_utc(),
         // Stored timestamps keep microseconds: round now, so a stored copy
         // reads back equal.
@@ -480,7 +542,7 @@ fn compute_from(
         guardrails,
         forecast,
         recommendation: recommend(&signals),
-    })
+    }
 }
 
 fn missing_metric(key: &str, role: MetricRole, msg: String) -> MetricResult {
@@ -861,5 +923,6 @@ fn signals(
         arms: arms.collect(),
         days_left: forecast.map(|f| f.days_to_reach),
         past_decision_date: exp.target_decision_at().is_some_and(|d| as_of > d),
+        fixed_horizon: exp.definition.analysis.engine != Engine::Sequential,
     }
 }

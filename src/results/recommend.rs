@@ -74,6 +74,21 @@ pub struct Signals {
     pub days_left: Option<u64>,
     /// The target decision date has passed.
     pub past_decision_date: bool,
+    /// The engine's inference is valid at one planned look only (frequentist,
+    /// Bayesian), not at any time (sequential).
+    pub fixed_horizon: bool,
+}
+
+impl Signals {
+    /// Whether the primary metric may decide now: always with an
+    /// always-valid engine; with a fixed-horizon one only once the planned
+    /// sample is reached or the decision date has passed, since reading it
+    /// every day and acting on the first significant look multiplies false
+    /// positives (about 10% of A/A tests "ship" over 14 daily looks at α = 5%;
+    /// `tests/peeking.rs`).
+    fn primary_may_decide(&self) -> bool {
+        !self.fixed_horizon || self.days_left == Some(0) || self.past_decision_date
+    }
 }
 
 fn rec(action: Action, variant: Option<&str>, reasons: Vec<String>) -> Recommendation {
@@ -129,6 +144,42 @@ pub fn recommend(s: &Signals) -> Recommendation {
             .collect();
         let variant = (variants.len() == 1).then(|| variants[0]);
         return rec(Action::RollBack, variant, reasons);
+    }
+    if !s.primary_may_decide()
+        && s.arms
+            .iter()
+            .any(|a| a.primary != PrimaryOutcome::Unavailable)
+    {
+        let mut reasons = vec![format!(
+            "the engine is fixed-horizon: primary metric `{primary}` is judged once the planned \
+             sample is reached or at the target decision date, not at every look (acting on an \
+             early significant look inflates false positives; the sequential engine may stop early)"
+        )];
+        if let Some(a) = s.arms.iter().find(|a| a.primary != PrimaryOutcome::Flat) {
+            reasons.push(format!(
+                "`{}` currently looks {} on `{primary}`",
+                a.variant,
+                if a.primary == PrimaryOutcome::Better {
+                    "better"
+                } else {
+                    "worse"
+                }
+            ));
+        }
+        reasons.push(match s.days_left {
+            Some(days) => {
+                format!(
+                    "about {days} more day(s) to reach the planned sample at the observed traffic"
+                )
+            }
+            None => "no planned sample (no minimum detectable effect or no baseline yet): \
+                 decide at the target decision date"
+                .to_owned(),
+        });
+        return Recommendation {
+            days_left: s.days_left,
+            ..rec(Action::KeepRunning, None, reasons)
+        };
     }
     if !s.arms.is_empty() && s.arms.iter().all(|a| a.primary == PrimaryOutcome::Worse) {
         let reasons = s
@@ -253,6 +304,7 @@ mod tests {
             arms,
             days_left: Some(5),
             past_decision_date: false,
+            fixed_horizon: false,
         }
     }
 
@@ -324,6 +376,53 @@ mod tests {
                 },
                 Action::Inconclusive,
                 None,
+            ),
+            (
+                "fixed horizon: a winner before the planned sample keeps running",
+                Signals {
+                    fixed_horizon: true,
+                    ..signals(vec![arm("b", Better, 0.1, &[Pass])])
+                },
+                Action::KeepRunning,
+                None,
+            ),
+            (
+                "fixed horizon: a loser before the planned sample keeps running",
+                Signals {
+                    fixed_horizon: true,
+                    ..signals(vec![arm("b", Worse, -0.1, &[Pass])])
+                },
+                Action::KeepRunning,
+                None,
+            ),
+            (
+                "fixed horizon: a winner at the planned sample ships",
+                Signals {
+                    fixed_horizon: true,
+                    days_left: Some(0),
+                    ..signals(vec![arm("b", Better, 0.1, &[Pass])])
+                },
+                Action::Ship,
+                Some("b"),
+            ),
+            (
+                "fixed horizon: a winner past the decision date ships",
+                Signals {
+                    fixed_horizon: true,
+                    past_decision_date: true,
+                    ..signals(vec![arm("b", Better, 0.1, &[Pass])])
+                },
+                Action::Ship,
+                Some("b"),
+            ),
+            (
+                "fixed horizon: a failed guardrail rolls back at any time",
+                Signals {
+                    fixed_horizon: true,
+                    ..signals(vec![arm("b", Flat, 0.0, &[Fail])])
+                },
+                Action::RollBack,
+                Some("b"),
             ),
             (
                 "no primary metric",

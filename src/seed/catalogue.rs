@@ -292,6 +292,9 @@ fn experiment(
         },
         minimum_detectable_effect: Some(mde),
         target_decision_at: None,
+        dimensions: ["icp_segment", "tier", "language"]
+            .map(String::from)
+            .to_vec(),
     }
 }
 

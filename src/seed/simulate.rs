@@ -106,9 +106,19 @@ pub fn simulate_users(
             _ => "vip",
         };
         let first_seen = now - TimeDelta::minutes(rng.random_range(60..DEMO_DAYS * 24 * 60));
+        // The bot's questionnaire scores users into ICP segments; paying
+        // tiers are more often a high fit.
+        let icp_segment = match (tier, rng.random_range(0..100)) {
+            ("vip" | "pro_plus", 0..60) | ("pro", 0..35) | ("free", 0..15) => "high",
+            (_, 0..65) => "medium",
+            _ => "low",
+        };
+        let language = if rng.random_bool(0.7) { "ru" } else { "en" };
         let ctx = Context::new()
             .with("user_id", unit.clone())
-            .with("tier", tier);
+            .with("tier", tier)
+            .with("icp_segment", icp_segment)
+            .with("language", language);
         let mut variant = |flag: &str| -> String {
             let Some(evaluation) = production.compiled.evaluate(flag, &ctx) else {
                 return String::new();
@@ -120,6 +130,7 @@ pub fn simulate_users(
                     unit_id: unit.clone(),
                     variant: exposure.variant.to_owned(),
                     first_seen,
+                    dimensions: exposures::dimensions_json(exposure.dimension_values(&ctx)),
                 });
             }
             evaluation.variant.unwrap_or_default().to_owned()

@@ -125,7 +125,8 @@ pub struct Comparison {
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub risk_treatment: Option<f64>,
     /// Significant at `alpha`: the adjusted p-value is below it, or (Bayesian)
-    /// the chance to win is beyond `1 − alpha` or below `alpha`.
+    /// the chance to win is beyond `1 − alpha/2` or below `alpha/2` (the
+    /// `1 − alpha` credible interval excludes 0).
     pub significant: bool,
     /// Significant and in the metric's good direction.
     pub improved: bool,
@@ -141,8 +142,13 @@ impl Comparison {
     pub fn judge(&mut self, engine: Engine, alpha: f64, inverse: bool, p: Option<f64>) {
         let sign = if inverse { -1.0 } else { 1.0 };
         let (significant, good) = match engine {
+            // The (1 − alpha) credible interval excludes 0: the same two-sided
+            // level as the other engines' tests.
             Engine::Bayesian => match self.chance_to_win {
-                Some(ctw) => (ctw >= 1.0 - alpha || ctw <= alpha, ctw >= 1.0 - alpha),
+                Some(ctw) => (
+                    ctw >= 1.0 - alpha / 2.0 || ctw <= alpha / 2.0,
+                    ctw >= 1.0 - alpha / 2.0,
+                ),
                 None => (false, false),
             },
             Engine::Frequentist | Engine::Sequential => (
