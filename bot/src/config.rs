@@ -59,6 +59,32 @@ pub struct Config {
         default_value_t = 30
     )]
     pub refresh_secs: u64,
+
+    /// Telegram Mini App opened by /app (an https URL). Unset: /app says
+    /// the Mini App is not configured.
+    #[arg(long, env = "BOT_MINIAPP_URL", hide_env_values = true, value_parser = https_url)]
+    pub miniapp_url: Option<Url>,
+}
+
+/// Why a Mini App URL is rejected at startup.
+#[derive(Debug, thiserror::Error)]
+pub enum MiniAppUrlError {
+    /// Not a URL at all.
+    #[error("not a URL: {0}")]
+    Parse(#[from] url::ParseError),
+    /// Telegram opens `web_app` buttons only over https.
+    #[error("the Mini App URL must start with https:// (Telegram opens Mini Apps only over https)")]
+    NotHttps,
+}
+
+/// Parses `--miniapp-url`: an absolute https URL.
+pub fn https_url(s: &str) -> Result<Url, MiniAppUrlError> {
+    let url = Url::parse(s)?;
+    if url.scheme() == "https" && url.host().is_some() {
+        Ok(url)
+    } else {
+        Err(MiniAppUrlError::NotHttps)
+    }
 }
 
 #[cfg(test)]
@@ -94,5 +120,28 @@ mod tests {
             );
             assert_eq!(c.refresh_secs, 30);
         }
+    }
+
+    #[test]
+    fn miniapp_url_must_be_https() {
+        let ok = https_url("https://app.example.com/tma?x=1").map(String::from);
+        assert_eq!(ok.ok().as_deref(), Some("https://app.example.com/tma?x=1"));
+        for bad in [
+            "http://app.example.com/",
+            "app.example.com",
+            "https:/",
+            "ftp://x",
+        ] {
+            assert!(https_url(bad).is_err(), "{bad}");
+        }
+        let e = Config::try_parse_from([
+            "verdict-bot",
+            "--bot-token",
+            "1:abc",
+            "--miniapp-url",
+            "http://app.example.com/",
+        ]);
+        let msg = e.map(|_| String::new()).unwrap_or_else(|e| e.to_string());
+        assert!(msg.contains("https://"), "{msg}");
     }
 }

@@ -99,20 +99,17 @@ pub fn import_hint_from(value: &Value) -> String {
 
 /// The paywall for a `vip_paywall_copy` value: `{"title", "body",
 /// "price_stars"}`, or a string headline (the `verdict seed --demo` shape)
-/// with the default body and price; unusable values give the default.
-pub fn paywall_from(value: &Value) -> VipPaywall {
+/// with the default body and price; `None` for unusable values (the caller
+/// shows the default).
+pub fn paywall_from(value: &Value) -> Option<VipPaywall> {
     let paywall = match value {
         Value::String(title) => VipPaywall {
             title: title.clone(),
             ..VipPaywall::default()
         },
-        other => VipPaywall::deserialize(other).unwrap_or_default(),
+        other => VipPaywall::deserialize(other).ok()?,
     };
-    if paywall.is_valid() {
-        paywall
-    } else {
-        VipPaywall::default()
-    }
+    paywall.is_valid().then_some(paywall)
 }
 
 /// `text` cut to at most `max` characters (Telegram's invoice title limit
@@ -201,16 +198,22 @@ mod tests {
             assert_eq!(import_hint_from(&value), want, "{value}");
         }
         let full = json!({"title": "Go VIP", "body": "Alerts first", "price_stars": 200});
-        assert_eq!(paywall_from(&full).price_stars, 200);
+        assert_eq!(paywall_from(&full).map(|p| p.price_stars), Some(200));
         let headline = paywall_from(&json!("Exclusive pushes and heatmap insights"));
-        assert_eq!(headline.title, "Exclusive pushes and heatmap insights");
-        assert_eq!(headline.price_stars, VipPaywall::default().price_stars);
+        assert_eq!(
+            headline.as_ref().map(|p| p.title.as_str()),
+            Some("Exclusive pushes and heatmap insights")
+        );
+        assert_eq!(
+            headline.map(|p| p.price_stars),
+            Some(VipPaywall::default().price_stars)
+        );
         for bad in [
             json!(null),
             json!({"title": "x"}),
             json!({"title": "x", "body": "y", "price_stars": 0}),
         ] {
-            assert_eq!(paywall_from(&bad), VipPaywall::default(), "{bad}");
+            assert_eq!(paywall_from(&bad), None, "{bad}");
         }
     }
 

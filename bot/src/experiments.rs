@@ -12,6 +12,10 @@ use crate::config::Config;
 use crate::copy::{self, DigestLayout, VipPaywall};
 use crate::session::Profile;
 
+/// Variant reported in events when the bot shows its built-in copy instead
+/// of a served variant (Verdict unreachable, flag missing or unusable).
+pub const DEFAULT_VARIANT: &str = "default";
+
 /// Who is asking: the unit (Telegram user id) and their attributes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Viewer {
@@ -104,11 +108,18 @@ impl Experiments {
         DigestLayout::parse(&self.string(copy::DIGEST_LAYOUT, viewer, default))
     }
 
+    /// What `flag` serves the viewer: `(variant key, value)`; no key and
+    /// `null` without a client or ruleset.
+    fn served(&self, flag: &str, viewer: &Viewer) -> (Option<String>, Value) {
+        self.client.as_ref().map_or((None, Value::Null), |c| {
+            let d = c.variant(flag, &viewer.context());
+            (d.variant, d.value)
+        })
+    }
+
     /// The served value of `flag` (`null` without a client or ruleset).
     fn value(&self, flag: &str, viewer: &Viewer) -> Value {
-        self.client
-            .as_ref()
-            .map_or(Value::Null, |c| c.variant(flag, &viewer.context()).value)
+        self.served(flag, viewer).1
     }
 
     /// The import hint (`import_hint`, a string or a boolean).
@@ -116,10 +127,15 @@ impl Experiments {
         copy::import_hint_from(&self.value(copy::IMPORT_HINT, viewer))
     }
 
-    /// The VIP paywall (`vip_paywall_copy`); the default when the flag's
+    /// The VIP paywall (`vip_paywall_copy`) and the variant it came from;
+    /// the default copy, as variant [`DEFAULT_VARIANT`], when the flag's
     /// value is missing or unusable.
-    pub fn vip_paywall(&self, viewer: &Viewer) -> VipPaywall {
-        copy::paywall_from(&self.value(copy::VIP_PAYWALL_COPY, viewer))
+    pub fn vip_paywall(&self, viewer: &Viewer) -> (VipPaywall, String) {
+        let (variant, value) = self.served(copy::VIP_PAYWALL_COPY, viewer);
+        match (variant, copy::paywall_from(&value)) {
+            (Some(variant), Some(paywall)) => (paywall, variant),
+            _ => (VipPaywall::default(), DEFAULT_VARIANT.to_owned()),
+        }
     }
 
     /// Tracks `name` for the viewer, with their segment and tier added to
@@ -193,7 +209,10 @@ mod tests {
         assert_eq!(e.cta_copy(&v), copy::DEFAULT_CTA);
         assert_eq!(e.digest_layout(&v), DigestLayout::Compact);
         assert_eq!(e.import_hint(&v), copy::DEFAULT_IMPORT_HINT);
-        assert_eq!(e.vip_paywall(&v), VipPaywall::default());
+        assert_eq!(
+            e.vip_paywall(&v),
+            (VipPaywall::default(), DEFAULT_VARIANT.to_owned())
+        );
         e.track("cta_click", &v, None, Value::Null);
     }
 }

@@ -4,9 +4,10 @@
 //! Flows (teloxide dialogues, state in SQLite or Redis): `/start` with an
 //! ICP questionnaire, a menu whose call-to-action is `cta_copy`, `/digest`
 //! (`digest_layout`), `/import` (`import_hint`), `/vip` (`vip_paywall_copy`,
-//! Telegram Stars) and `/feedback` (NPS). Variants are evaluated locally by
-//! the Verdict SDK with the Telegram user id as unit; events go through the
-//! SDK. If Verdict is unreachable the bot answers with default copy.
+//! Telegram Stars) with `/refund`, `/app` (the Mini App) and `/feedback`
+//! (NPS). Variants are evaluated locally by the Verdict SDK with the
+//! Telegram user id as unit; events go through the SDK, one at every
+//! funnel step. If Verdict is unreachable the bot answers with default copy.
 
 pub mod config;
 pub mod copy;
@@ -56,7 +57,8 @@ pub async fn run(config: Config) -> Result<(), BotError> {
     if let Err(e) = bot.set_my_commands(Command::bot_commands()).await {
         tracing::warn!(error = %e, "setMyCommands failed");
     }
-    let mut dispatcher = flows::dispatcher(bot.clone(), experiments.clone(), storage);
+    let miniapp = flows::MiniApp(config.miniapp_url.clone());
+    let mut dispatcher = flows::dispatcher(bot.clone(), experiments.clone(), storage, miniapp);
     let shutdown = dispatcher.shutdown_token();
     let ctrl_c = tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok()

@@ -1,5 +1,6 @@
-//! Telegram Stars payments: the invoice payload, the pre-checkout decision
-//! and the payment event (pure; the handlers do the I/O).
+//! Telegram Stars payments: the invoice payload, the pre-checkout decision,
+//! the payment event and the payments kept for refunds (pure; the handlers
+//! do the I/O).
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -86,6 +87,49 @@ pub fn payment_properties(
     (order, props)
 }
 
+/// How many refundable payments a chat keeps; older ones are forgotten
+/// (refunding them is then a support matter).
+pub const KEPT_PAYMENTS: usize = 10;
+
+/// A successful Stars payment, kept so `/refund` can return it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StarsPayment {
+    /// The payer: `refundStarPayment` needs it with the charge id.
+    pub user_id: u64,
+    /// Telegram's id of the charge.
+    pub telegram_payment_charge_id: String,
+    /// Stars paid.
+    pub stars: u32,
+    /// Tier before this payment, restored by its refund.
+    pub tier_before: Tier,
+}
+
+/// The chat's payments not refunded yet, oldest first. Refunds go newest
+/// first, so each payment's `tier_before` is the tier to go back to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Refundable(Vec<StarsPayment>);
+
+impl Refundable {
+    /// Keeps `payment`, forgetting the oldest beyond [`KEPT_PAYMENTS`].
+    pub fn record(&mut self, payment: StarsPayment) {
+        self.0.push(payment);
+        let excess = self.0.len().saturating_sub(KEPT_PAYMENTS);
+        self.0.drain(..excess);
+    }
+
+    /// The payment `/refund` would return for `user_id`: the newest one,
+    /// if they paid it.
+    pub fn latest(&self, user_id: u64) -> Option<&StarsPayment> {
+        self.0.last().filter(|p| p.user_id == user_id)
+    }
+
+    /// Forgets the newest payment once Telegram has refunded it.
+    pub fn remove_latest(&mut self) -> Option<StarsPayment> {
+        self.0.pop()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,5 +181,42 @@ mod tests {
         let (o, props) = payment_properties("garbage", "XTR", "ch_2");
         assert_eq!(o.tier, Tier::Vip);
         assert_eq!(props["auto_topup"], false);
+    }
+
+    fn paid(user_id: u64, n: u32) -> StarsPayment {
+        StarsPayment {
+            user_id,
+            telegram_payment_charge_id: format!("ch_{n}"),
+            stars: n,
+            tier_before: Tier::Free,
+        }
+    }
+
+    #[test]
+    fn refunds_go_newest_first_and_only_to_the_payer() {
+        let mut r = Refundable::default();
+        assert_eq!(r.latest(7), None);
+        r.record(paid(7, 1));
+        r.record(paid(7, 2));
+        assert_eq!(r.latest(8), None, "not the payer");
+        assert_eq!(r.latest(7), Some(&paid(7, 2)));
+        assert_eq!(r.remove_latest(), Some(paid(7, 2)));
+        assert_eq!(r.latest(7), Some(&paid(7, 1)));
+        assert_eq!(r.remove_latest(), Some(paid(7, 1)));
+        assert_eq!(r.latest(7), None);
+    }
+
+    #[test]
+    fn only_the_newest_payments_are_kept() {
+        let mut r = Refundable::default();
+        let n = u32::try_from(KEPT_PAYMENTS).unwrap_or(u32::MAX) + 3;
+        for i in 1..=n {
+            r.record(paid(7, i));
+        }
+        let mut left = Vec::new();
+        while let Some(p) = r.remove_latest() {
+            left.push(p.stars);
+        }
+        assert_eq!(left, (4..=n).rev().collect::<Vec<_>>());
     }
 }

@@ -2,10 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::payments::Refundable;
 use crate::questionnaire::{Currency, Segment, UseCase};
 
-/// Everything the bot remembers about a chat: where the user is in a flow
-/// and the profile that feeds every evaluation context.
+/// Everything the bot remembers about a chat: where the user is in a flow,
+/// the profile that feeds every evaluation context, the payments `/refund`
+/// can return and whether a block was already reported.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Session {
     /// Current step of the dialogue.
@@ -14,6 +16,13 @@ pub struct Session {
     /// Profile attributes.
     #[serde(default)]
     pub profile: Profile,
+    /// Stars payments not refunded yet.
+    #[serde(default)]
+    pub payments: Refundable,
+    /// `bot_blocked` was tracked and no message has got through since, so
+    /// further failed sends are not reported again.
+    #[serde(default)]
+    pub blocked_reported: bool,
 }
 
 /// Dialogue steps.
@@ -92,6 +101,7 @@ impl Tier {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::payments::StarsPayment;
 
     #[test]
     fn session_round_trips_through_json() {
@@ -105,6 +115,17 @@ mod tests {
                 currency: Some(Currency::Eur),
                 tier: Tier::ProPlus,
             },
+            payments: {
+                let mut p = Refundable::default();
+                p.record(StarsPayment {
+                    user_id: 7,
+                    telegram_payment_charge_id: "stx1".into(),
+                    stars: 250,
+                    tier_before: Tier::Free,
+                });
+                p
+            },
+            blocked_reported: true,
         };
         let json = serde_json::to_string(&s).unwrap_or_default();
         let back: Session = serde_json::from_str(&json).unwrap_or_default();

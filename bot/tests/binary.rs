@@ -42,10 +42,8 @@ async fn binary_runs_from_its_environment_and_stops_on_sigint() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert!(
-        tg.requests()
-            .iter()
-            .any(|(m, b)| m == "setMyCommands"
-                && b["commands"].as_array().is_some_and(|c| c.len() == 9)),
+        tg.requests().iter().any(|(m, b)| m == "setMyCommands"
+            && b["commands"].as_array().is_some_and(|c| c.len() == 11)),
         "commands registered"
     );
 

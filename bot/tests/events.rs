@@ -53,6 +53,90 @@ impl World {
             None => self.service.events(name),
         }
     }
+
+    /// Every event of `unit`, in order: (name, value, properties).
+    fn events_of(&self, unit: &str) -> Rows {
+        match &self.tap {
+            Some(tap) => tap.events_of(unit),
+            None => self.service.events_of(unit),
+        }
+    }
+}
+
+/// The bot's funnel, in the order a paying user walks it.
+const FUNNEL: [&str; 6] = [
+    "bot_start",
+    "questionnaire_started",
+    "questionnaire_completed",
+    "paywall_shown",
+    "invoice_sent",
+    "stars_payment_succeeded",
+];
+
+/// `/start` → questionnaire → `/vip` → subscribe → pre-checkout → payment,
+/// as Telegram drives it: every step is one event, in order.
+async fn funnel(through_tap: bool) {
+    let w = World::start(through_tap).await;
+    let mut c = w.tg.chat(1002);
+    c.onboard("portfolio", true, "usd").await;
+    c.say("/vip", 1).await;
+    let (method, invoice) = {
+        c.press("vip:auto");
+        c.next().await
+    };
+    assert_eq!(method, "sendInvoice");
+    let payload = invoice["payload"].as_str().unwrap_or_default().to_owned();
+    let mut cursor = w.tg.requests().len();
+    let query = w.tg.pre_checkout(1002, "XTR", 200, &payload);
+    let (_, answer) =
+        w.tg.wait_for(&mut cursor, "answerPreCheckoutQuery", |m, b| {
+            m == "answerPreCheckoutQuery" && b["pre_checkout_query_id"] == query.as_str()
+        })
+        .await;
+    assert_eq!(answer["ok"], true, "{answer}");
+    let charge = w.tg.successful_payment(1002, 200, &payload);
+    assert!(c.text().await.starts_with("⭐ Welcome to VIP!"));
+    w.bot.flush().await;
+
+    let events = w.events_of("1002");
+    let names: Vec<&str> = events.iter().map(|(n, _, _)| n.as_str()).collect();
+    assert_eq!(names, FUNNEL, "{events:#?}");
+    let event = |name: &str| {
+        events
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, v, p)| (*v, p.clone()))
+            .unwrap_or_default()
+    };
+    // The usual properties: the tier at the time, the segment once known.
+    for (name, _, props) in &events {
+        let tier = if name == "stars_payment_succeeded" {
+            "vip"
+        } else {
+            "free"
+        };
+        assert_eq!(props["tier"], tier, "{name}: {props}");
+        let scored = !matches!(name.as_str(), "bot_start" | "questionnaire_started");
+        let icp = if scored { "high".into() } else { Value::Null };
+        assert_eq!(props["icp_segment"], icp, "{name}: {props}");
+    }
+    assert_eq!(event("questionnaire_started").1["retake"], false);
+    let (value, shown) = event("paywall_shown");
+    assert_eq!(value, None);
+    assert_eq!(
+        (&shown["variant"], &shown["price_stars"]),
+        (&"bold".into(), &200.into())
+    );
+    let (value, sent) = event("invoice_sent");
+    assert_eq!(value, Some(200.0));
+    assert_eq!(
+        (&sent["auto_topup"], &sent["variant"]),
+        (&true.into(), &"bold".into())
+    );
+    let (value, paid) = event("stars_payment_succeeded");
+    assert_eq!(value, Some(200.0));
+    assert_eq!(paid["telegram_payment_charge_id"], charge.as_str());
+    w.bot.stop().await;
 }
 
 async fn cta_click(through_tap: bool) {
@@ -160,4 +244,14 @@ async fn import_and_nps_events_are_sent() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn import_and_nps_events_are_stored() {
     import_and_nps(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_funnel_is_sent_in_order() {
+    funnel(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_funnel_is_stored_in_order() {
+    funnel(false).await;
 }

@@ -1,6 +1,7 @@
-//! Dialogue state in Redis (`REDIS_URL`) survives a restart. Runs against a
-//! `redis-server` the test starts on a free port; skipped (with a note)
-//! where no `redis-server` is installed.
+//! Dialogue state in Redis (`REDIS_URL`), including the payments kept for
+//! `/refund`, survives a restart. Runs against a `redis-server` the test
+//! starts on a free port; skipped (with a note) where no `redis-server` is
+//! installed.
 
 mod common;
 
@@ -10,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use common::RunningBot;
 use common::telegram::MockTelegram;
+use verdict_bot::payments::Order;
+use verdict_bot::session::Tier;
 
 /// A `redis-server` child process, killed on drop.
 struct Redis {
@@ -79,6 +82,38 @@ async fn dialogue_state_in_redis_survives_restarts() {
         q3["text"].as_str().is_some_and(|t| t.starts_with("3/3")),
         "{q3}"
     );
+    bot.stop().await;
+    assert!(!db.exists(), "state went to Redis, not SQLite");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_in_redis_is_refundable_after_a_restart() {
+    let Some(redis) = start_redis() else {
+        eprintln!("skipped: redis-server is not installed");
+        return;
+    };
+    let tg = MockTelegram::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("unused.sqlite");
+    let args = ["--redis-url", redis.url.as_str()];
+    let bot = RunningBot::start_with(&tg.url, db.clone(), None, &args).await;
+    let mut c = tg.chat(1021);
+    let order = Order {
+        tier: Tier::Vip,
+        auto_topup: true,
+        price_stars: 300,
+    };
+    let charge = tg.successful_payment(1021, 300, &order.payload());
+    c.text().await;
+    bot.stop().await;
+
+    let bot = RunningBot::start_with(&tg.url, db.clone(), None, &args).await;
+    let reply = c.say("/refund", 1).await.remove(0);
+    assert!(reply.starts_with("↩️ Refunded 300 Stars"), "{reply}");
+    let calls = tg.calls("refundStarPayment");
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0]["user_id"], 1021);
+    assert_eq!(calls[0]["telegram_payment_charge_id"], charge.as_str());
     bot.stop().await;
     assert!(!db.exists(), "state went to Redis, not SQLite");
 }

@@ -1,26 +1,31 @@
 //! The handler tree and the per-update plumbing shared by the flows.
 //!
-//! Every flow loads the chat's [`Session`], builds the [`Viewer`] (unit and
-//! attributes) and answers. Storage and Verdict failures are logged, never
-//! shown: a storage error starts from an empty session, Verdict gives
+//! Every flow loads the chat's [`Session`] into a [`Turn`] (with the
+//! [`Viewer`](crate::experiments::Viewer): unit and attributes), answers,
+//! and ends with [`Turn::finish`]. Storage and Verdict failures are logged,
+//! never shown: a storage error starts from an empty session, Verdict gives
 //! default copy.
 
+mod app;
 mod feedback;
 mod import;
 mod menu;
 mod onboarding;
+mod refund;
+mod turn;
 mod vip;
 
 use std::sync::Arc;
 
-use serde_json::Value;
 use teloxide::dispatching::dialogue::{self, ErasedStorage};
 use teloxide::dispatching::{DefaultKey, HandlerExt, UpdateFilterExt, UpdateHandler};
 use teloxide::prelude::*;
-use teloxide::types::{InlineKeyboardMarkup, User};
 use teloxide::utils::command::BotCommands;
 
-use crate::experiments::{Experiments, Viewer};
+pub use app::MiniApp;
+use turn::Turn;
+
+use crate::experiments::Experiments;
 use crate::session::{Session, Step};
 
 /// Dialogue over the configured storage.
@@ -49,6 +54,12 @@ pub enum Command {
     /// VIP paywall.
     #[command(description = "become VIP")]
     Vip,
+    /// Refund the latest Stars payment.
+    #[command(description = "refund your latest Stars payment")]
+    Refund,
+    /// Open the Mini App.
+    #[command(description = "open the Mini App")]
+    App,
     /// NPS survey.
     #[command(description = "rate us 0–10")]
     Feedback,
@@ -63,7 +74,7 @@ pub enum Command {
     Help,
 }
 
-/// The whole handler tree. Dependencies: [`Experiments`] and
+/// The whole handler tree. Dependencies: [`Experiments`], [`MiniApp`] and
 /// `Arc<ErasedStorage<Session>>`.
 pub fn schema() -> UpdateHandler<HandlerError> {
     let messages = Update::filter_message()
@@ -91,112 +102,42 @@ pub fn dispatcher(
     bot: Bot,
     experiments: Experiments,
     storage: Arc<ErasedStorage<Session>>,
+    miniapp: MiniApp,
 ) -> Dispatcher<Bot, HandlerError, DefaultKey> {
     Dispatcher::builder(bot, schema())
-        .dependencies(dptree::deps![experiments, storage])
+        .dependencies(dptree::deps![experiments, storage, miniapp])
         .default_handler(|_| async {})
         .build()
-}
-
-/// One update being answered: who, where, and their session.
-pub(crate) struct Turn {
-    pub(crate) bot: Bot,
-    pub(crate) exp: Experiments,
-    pub(crate) dialogue: BotDialogue,
-    pub(crate) session: Session,
-    pub(crate) viewer: Viewer,
-}
-
-impl Turn {
-    /// Loads the session of the dialogue's chat; `user` is the sender.
-    pub(crate) async fn load(
-        bot: Bot,
-        exp: Experiments,
-        dialogue: BotDialogue,
-        user: Option<&User>,
-    ) -> Self {
-        let session = match dialogue.get().await {
-            Ok(s) => s.unwrap_or_default(),
-            Err(e) => {
-                tracing::error!(chat = dialogue.chat_id().0, error = %e, "loading dialogue state");
-                Session::default()
-            }
-        };
-        // In private chats the chat id is the user id.
-        let user_id = user.map_or_else(|| dialogue.chat_id().0.unsigned_abs(), |u| u.id.0);
-        let viewer = Viewer {
-            user_id,
-            language: user.and_then(|u| u.language_code.clone()),
-            profile: session.profile.clone(),
-        };
-        Self {
-            bot,
-            exp,
-            dialogue,
-            session,
-            viewer,
-        }
-    }
-
-    /// The chat being answered.
-    pub(crate) fn chat(&self) -> ChatId {
-        self.dialogue.chat_id()
-    }
-
-    /// Moves to `step` and saves the session (errors are logged).
-    pub(crate) async fn save(&mut self, step: Step) {
-        self.session.step = step;
-        self.viewer.profile = self.session.profile.clone();
-        if let Err(e) = self.dialogue.update(self.session.clone()).await {
-            tracing::error!(chat = self.chat().0, error = %e, "saving dialogue state");
-        }
-    }
-
-    /// Sends a plain-text message.
-    pub(crate) async fn say(&self, text: impl Into<String>) -> HandlerResult {
-        self.bot.send_message(self.chat(), text).await?;
-        Ok(())
-    }
-
-    /// Sends a plain-text message with inline buttons.
-    pub(crate) async fn ask(
-        &self,
-        text: impl Into<String>,
-        keyboard: InlineKeyboardMarkup,
-    ) -> HandlerResult {
-        self.bot
-            .send_message(self.chat(), text)
-            .reply_markup(keyboard)
-            .await?;
-        Ok(())
-    }
-
-    /// Tracks an event for this user through the SDK.
-    pub(crate) fn track(&self, name: &str, value: Option<f64>, properties: Value) {
-        self.exp.track(name, &self.viewer, value, properties);
-    }
 }
 
 async fn on_command(
     bot: Bot,
     exp: Experiments,
+    miniapp: MiniApp,
     dialogue: BotDialogue,
     msg: Message,
     cmd: Command,
 ) -> HandlerResult {
     let mut turn = Turn::load(bot, exp, dialogue, msg.from.as_ref()).await;
+    let result = command(&mut turn, cmd, &miniapp).await;
+    turn.finish(result).await
+}
+
+async fn command(turn: &mut Turn, cmd: Command, miniapp: &MiniApp) -> HandlerResult {
     match cmd {
-        Command::Start(param) => onboarding::start(&mut turn, param.trim()).await,
-        Command::Profile => onboarding::ask_use_case(&mut turn).await,
-        Command::Menu => menu::show(&mut turn).await,
-        Command::Digest => menu::digest(&turn).await,
-        Command::Import => import::start(&mut turn).await,
-        Command::Vip => vip::paywall(&turn).await,
-        Command::Feedback => feedback::ask(&turn).await,
+        Command::Start(param) => onboarding::start(turn, param.trim()).await,
+        Command::Profile => onboarding::ask_use_case(turn).await,
+        Command::Menu => menu::show(turn).await,
+        Command::Digest => menu::digest(turn).await,
+        Command::Import => import::start(turn).await,
+        Command::Vip => vip::paywall(turn).await,
+        Command::Refund => refund::refund(turn).await,
+        Command::App => app::open(turn, miniapp).await,
+        Command::Feedback => feedback::ask(turn).await,
         Command::Cancel => {
             turn.save(Step::Idle).await;
             turn.say("Cancelled.").await?;
-            menu::show(&mut turn).await
+            menu::show(turn).await
         }
         Command::Help => turn.say(Command::descriptions().to_string()).await,
     }
@@ -209,15 +150,20 @@ async fn on_message(
     msg: Message,
 ) -> HandlerResult {
     let mut turn = Turn::load(bot, exp, dialogue, msg.from.as_ref()).await;
+    let result = message(&mut turn, msg.text()).await;
+    turn.finish(result).await
+}
+
+async fn message(turn: &mut Turn, text: Option<&str>) -> HandlerResult {
     match turn.session.step.clone() {
-        Step::AwaitImport => import::receive(&mut turn, msg.text()).await,
+        Step::AwaitImport => import::receive(turn, text).await,
         Step::AskUseCase | Step::AskExperience { .. } | Step::AskCurrency { .. } => {
-            onboarding::repeat_question(&turn).await
+            onboarding::repeat_question(turn).await
         }
         Step::Idle => {
             turn.say("I didn't get that — here is the menu. /help lists every command.")
                 .await?;
-            menu::show(&mut turn).await
+            menu::show(turn).await
         }
     }
 }
@@ -233,21 +179,25 @@ async fn on_callback(
         tracing::warn!(error = %e, "answerCallbackQuery");
     }
     let mut turn = Turn::load(bot, exp, dialogue, Some(&q.from)).await;
-    let data = q.data.as_deref().unwrap_or_default();
+    let result = callback(&mut turn, q.data.as_deref().unwrap_or_default()).await;
+    turn.finish(result).await
+}
+
+async fn callback(turn: &mut Turn, data: &str) -> HandlerResult {
     let (kind, arg) = data.split_once(':').unwrap_or((data, ""));
     match kind {
-        "q" => onboarding::answer(&mut turn, arg).await,
-        "cta" => menu::cta_click(&turn).await,
+        "q" => onboarding::answer(turn, arg).await,
+        "cta" => menu::cta_click(turn).await,
         "menu" => match arg {
-            "digest" => menu::digest(&turn).await,
-            "import" => import::start(&mut turn).await,
-            "vip" => vip::paywall(&turn).await,
-            "feedback" => feedback::ask(&turn).await,
-            _ => menu::show(&mut turn).await,
+            "digest" => menu::digest(turn).await,
+            "import" => import::start(turn).await,
+            "vip" => vip::paywall(turn).await,
+            "feedback" => feedback::ask(turn).await,
+            _ => menu::show(turn).await,
         },
-        "vip" => vip::subscribe(&turn, arg == "auto").await,
-        "nps" => feedback::answer(&turn, arg).await,
-        _ => menu::show(&mut turn).await,
+        "vip" => vip::subscribe(turn, arg == "auto").await,
+        "nps" => feedback::answer(turn, arg).await,
+        _ => menu::show(turn).await,
     }
 }
 
@@ -265,6 +215,8 @@ mod tests {
                 Some(Command::Start(String::new())),
             ),
             ("/vip", Some(Command::Vip)),
+            ("/refund", Some(Command::Refund)),
+            ("/app", Some(Command::App)),
             ("/feedback", Some(Command::Feedback)),
             ("/nope", None),
             ("hello", None),

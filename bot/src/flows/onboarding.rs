@@ -28,10 +28,15 @@ pub(super) async fn start(turn: &mut Turn, param: &str) -> HandlerResult {
     }
 }
 
-/// Starts (or restarts) the questionnaire.
+/// Starts (or restarts) the questionnaire; records `questionnaire_started`
+/// once the first question is out (`retake`: the user already has a
+/// segment).
 pub(super) async fn ask_use_case(turn: &mut Turn) -> HandlerResult {
     turn.save(Step::AskUseCase).await;
-    send_question(turn, &Step::AskUseCase).await
+    send_question(turn, &Step::AskUseCase).await?;
+    let retake = turn.session.profile.icp.is_some();
+    turn.track("questionnaire_started", None, json!({"retake": retake}));
+    Ok(())
 }
 
 /// Repeats the pending question after a free-text reply.

@@ -1,6 +1,8 @@
 //! `/vip`: the `vip_paywall_copy` paywall, the Telegram Stars invoice, the
-//! pre-checkout answer and the `stars_payment_succeeded` event.
+//! pre-checkout answer and the payment, with the funnel events
+//! `paywall_shown`, `invoice_sent` and `stars_payment_succeeded`.
 
+use serde_json::json;
 use teloxide::prelude::*;
 use teloxide::types::{
     InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice, PreCheckoutQuery, SuccessfulPayment,
@@ -9,12 +11,13 @@ use teloxide::types::{
 use super::{BotDialogue, HandlerResult, Turn};
 use crate::copy;
 use crate::experiments::Experiments;
-use crate::payments::{self, Order, STARS};
+use crate::payments::{self, Order, STARS, StarsPayment};
 use crate::session::Tier;
 
-/// Shows the paywall from `vip_paywall_copy`.
+/// Shows the paywall from `vip_paywall_copy`; records `paywall_shown`
+/// (`variant`, `price_stars`) once it is out.
 pub(super) async fn paywall(turn: &Turn) -> HandlerResult {
-    let p = turn.exp.vip_paywall(&turn.viewer);
+    let (p, variant) = turn.exp.vip_paywall(&turn.viewer);
     let keyboard = InlineKeyboardMarkup::new([
         vec![InlineKeyboardButton::callback(
             format!("Subscribe — ⭐ {}", p.price_stars),
@@ -32,12 +35,20 @@ pub(super) async fn paywall(turn: &Turn) -> HandlerResult {
         ),
         keyboard,
     )
-    .await
+    .await?;
+    turn.track(
+        "paywall_shown",
+        None,
+        json!({"variant": variant, "price_stars": p.price_stars}),
+    );
+    Ok(())
 }
 
-/// "Subscribe": sends a Stars invoice for the paywall's price.
+/// "Subscribe": sends a Stars invoice for the paywall's price; records
+/// `invoice_sent` (value: Stars; `auto_topup`, `variant`) once Telegram
+/// accepted it.
 pub(super) async fn subscribe(turn: &Turn, auto_topup: bool) -> HandlerResult {
-    let p = turn.exp.vip_paywall(&turn.viewer);
+    let (p, variant) = turn.exp.vip_paywall(&turn.viewer);
     let order = Order {
         tier: Tier::Vip,
         auto_topup,
@@ -45,16 +56,20 @@ pub(super) async fn subscribe(turn: &Turn, auto_topup: bool) -> HandlerResult {
     };
     // Telegram limits invoice titles to 32 characters.
     let title = copy::truncate(&p.title, 32);
-    turn.bot
-        .send_invoice(
-            turn.chat(),
-            title.clone(),
-            p.body,
-            order.payload(),
-            STARS,
-            [LabeledPrice::new(title, p.price_stars)],
-        )
-        .await?;
+    turn.deliver(turn.bot.send_invoice(
+        turn.chat(),
+        title.clone(),
+        p.body,
+        order.payload(),
+        STARS,
+        [LabeledPrice::new(title, p.price_stars)],
+    ))
+    .await?;
+    turn.track(
+        "invoice_sent",
+        Some(f64::from(p.price_stars)),
+        json!({"auto_topup": auto_topup, "variant": variant}),
+    );
     Ok(())
 }
 
@@ -73,8 +88,8 @@ pub(super) async fn on_pre_checkout(bot: Bot, q: PreCheckoutQuery) -> HandlerRes
     Ok(())
 }
 
-/// A successful payment: upgrades the tier and records
-/// `stars_payment_succeeded` (value: Stars paid).
+/// A successful payment: upgrades the tier, keeps the charge for
+/// `/refund` and records `stars_payment_succeeded` (value: Stars paid).
 pub(super) async fn on_successful_payment(
     bot: Bot,
     exp: Experiments,
@@ -83,14 +98,22 @@ pub(super) async fn on_successful_payment(
     payment: SuccessfulPayment,
 ) -> HandlerResult {
     let mut turn = Turn::load(bot, exp, dialogue, msg.from.as_ref()).await;
-    let (order, props) = payments::payment_properties(
-        &payment.invoice_payload,
-        &payment.currency,
-        &payment.telegram_payment_charge_id.0,
-    );
+    let result = paid(&mut turn, payment).await;
+    turn.finish(result).await
+}
+
+async fn paid(turn: &mut Turn, payment: SuccessfulPayment) -> HandlerResult {
+    let charge_id = payment.telegram_payment_charge_id.0;
+    let (order, props) =
+        payments::payment_properties(&payment.invoice_payload, &payment.currency, &charge_id);
+    turn.session.payments.record(StarsPayment {
+        user_id: turn.viewer.user_id,
+        telegram_payment_charge_id: charge_id,
+        stars: payment.total_amount,
+        tier_before: turn.session.profile.tier,
+    });
     turn.session.profile.tier = order.tier;
-    let step = turn.session.step.clone();
-    turn.save(step).await;
+    turn.persist().await;
     turn.track(
         "stars_payment_succeeded",
         Some(f64::from(payment.total_amount)),

@@ -75,7 +75,9 @@ impl RunningBot {
             let _ = client.wait_ready(Duration::from_secs(3)).await;
         }
         let bot = verdict_bot::telegram(&config);
-        let mut dispatcher = flows::dispatcher(bot, experiments.clone(), Arc::clone(&storage));
+        let miniapp = flows::MiniApp(config.miniapp_url.clone());
+        let mut dispatcher =
+            flows::dispatcher(bot, experiments.clone(), Arc::clone(&storage), miniapp);
         let shutdown = dispatcher.shutdown_token();
         let task = tokio::spawn(async move { dispatcher.dispatch().await });
         Self {

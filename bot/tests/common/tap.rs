@@ -131,15 +131,30 @@ impl Tap {
 
     /// Events received named `name`: (unit, value, properties).
     pub fn events(&self, name: &str) -> Vec<(String, Option<f64>, Value)> {
+        self.select(|e| e["name"] == name, "unit_id")
+    }
+
+    /// Events received for `unit`, in the order sent: (name, value,
+    /// properties).
+    pub fn events_of(&self, unit: &str) -> Vec<(String, Option<f64>, Value)> {
+        self.select(|e| e["unit_id"] == unit, "name")
+    }
+
+    /// Events matching `pred`: (`e[key]`, value, properties).
+    fn select(
+        &self,
+        pred: impl Fn(&Value) -> bool,
+        key: &str,
+    ) -> Vec<(String, Option<f64>, Value)> {
         self.proxy
             .events
             .lock()
             .expect("events")
             .iter()
-            .filter(|e| e["name"] == name)
+            .filter(|e| pred(e))
             .map(|e| {
                 (
-                    e["unit_id"].as_str().unwrap_or_default().to_owned(),
+                    e[key].as_str().unwrap_or_default().to_owned(),
                     e["value"].as_f64(),
                     e.get("properties").cloned().unwrap_or(Value::Null),
                 )

@@ -1,7 +1,9 @@
 //! A mock Telegram Bot API on localhost: serves queued updates through
-//! `getUpdates`, answers the methods the bot calls, and records every
-//! request for assertions.
+//! `getUpdates`, answers the methods the bot calls (refusing sends to chats
+//! marked blocked, and refunds when told to), and records every request for
+//! assertions.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,6 +19,10 @@ struct State {
     requests: Mutex<Vec<(String, Value)>>,
     next_update: AtomicI64,
     next_message: AtomicI64,
+    /// Chats whose user blocked the bot: every call for them gets a 403.
+    blocked: Mutex<HashSet<u64>>,
+    /// When set, `refundStarPayment` fails with this description.
+    refund_refusal: Mutex<Option<String>>,
 }
 
 impl State {
@@ -69,6 +75,14 @@ async fn api(
     // Bot API method names are case-insensitive (teloxide sends `SendMessage`).
     let method = lower_camel(&method);
     let body: Value = serde_json::from_slice(&body).unwrap_or(json!({}));
+    if let Some(refusal) = refusal(&state, &method, &body) {
+        state
+            .requests
+            .lock()
+            .expect("requests")
+            .push((method, body));
+        return refusal;
+    }
     let result = match method.as_str() {
         "getUpdates" => {
             return HttpResponse::Ok()
@@ -115,6 +129,25 @@ async fn api(
         .expect("requests")
         .push((method, body));
     HttpResponse::Ok().json(json!({"ok": true, "result": result}))
+}
+
+/// The error Telegram answers `method` with, if it refuses it: 403 for a
+/// blocked chat (as Telegram words it), 400 for a refused refund.
+fn refusal(state: &State, method: &str, body: &Value) -> Option<HttpResponse> {
+    let chat = body["chat_id"].as_u64();
+    if chat.is_some_and(|c| state.blocked.lock().expect("blocked").contains(&c)) {
+        return Some(HttpResponse::Forbidden().json(json!({
+            "ok": false, "error_code": 403,
+            "description": "Forbidden: bot was blocked by the user",
+        })));
+    }
+    if method == "refundStarPayment" {
+        let refusal = state.refund_refusal.lock().expect("refusal").clone()?;
+        return Some(HttpResponse::BadRequest().json(json!({
+            "ok": false, "error_code": 400, "description": refusal,
+        })));
+    }
+    None
 }
 
 fn lower_camel(method: &str) -> String {
@@ -229,15 +262,43 @@ impl MockTelegram {
         id
     }
 
-    /// Telegram reports a successful Stars payment.
-    pub fn successful_payment(&self, user_id: u64, total: u32, payload: &str) {
+    /// Telegram reports a successful Stars payment; returns its
+    /// `telegram_payment_charge_id` (unique per payment).
+    pub fn successful_payment(&self, user_id: u64, total: u32, payload: &str) -> String {
+        let charge = format!("stxTEST{user_id}_{}", State::id(&self.state.next_message));
         let mut m = self.message(user_id);
         m["successful_payment"] = json!({
             "currency": "XTR", "total_amount": total, "invoice_payload": payload,
-            "telegram_payment_charge_id": format!("stxTEST{user_id}"),
+            "telegram_payment_charge_id": charge,
             "provider_payment_charge_id": "",
         });
         self.push(json!({"message": m}));
+        charge
+    }
+
+    /// The user blocks (`true`) or unblocks the bot: calls for their chat
+    /// get Telegram's 403 (and are still recorded).
+    pub fn set_blocked(&self, user_id: u64, blocked: bool) {
+        let mut set = self.state.blocked.lock().expect("blocked");
+        if blocked {
+            set.insert(user_id);
+        } else {
+            set.remove(&user_id);
+        }
+    }
+
+    /// Makes `refundStarPayment` fail with `description` (`None`: succeed).
+    pub fn refuse_refunds(&self, description: Option<&str>) {
+        *self.state.refund_refusal.lock().expect("refusal") = description.map(str::to_owned);
+    }
+
+    /// Recorded requests of `method`, oldest first.
+    pub fn calls(&self, method: &str) -> Vec<Value> {
+        self.requests()
+            .into_iter()
+            .filter(|(m, _)| m == method)
+            .map(|(_, b)| b)
+            .collect()
     }
 
     /// Every recorded request (method, body), oldest first.

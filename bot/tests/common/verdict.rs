@@ -99,6 +99,23 @@ impl Service {
             .expect("exposures")
     }
 
+    /// Every stored event of `unit`, in the order tracked: (name, value,
+    /// properties). Ties in `ts` (millisecond resolution) keep insertion order.
+    pub fn events_of(&self, unit: &str) -> Vec<(String, Option<f64>, Value)> {
+        use diesel::dsl::sql;
+        use diesel::sql_types::BigInt;
+        use verdict::db::schema::events as e;
+        let rows: Vec<(String, Option<f64>, Option<String>)> = e::table
+            .filter(e::unit_id.eq(unit))
+            .order((e::ts, sql::<BigInt>("rowid")))
+            .select((e::name, e::value, e::properties))
+            .load(&mut *self.server.conn())
+            .expect("events");
+        rows.into_iter()
+            .map(|(name, value, props)| (name, value, parse_properties(props)))
+            .collect()
+    }
+
     /// Stored events named `name`: (unit, value, properties).
     pub fn events(&self, name: &str) -> Vec<(String, Option<f64>, Value)> {
         use verdict::db::schema::events as e;
@@ -109,12 +126,13 @@ impl Service {
             .load(&mut *self.server.conn())
             .expect("events");
         rows.into_iter()
-            .map(|(unit, value, props)| {
-                let props = props
-                    .and_then(|p| serde_json::from_str(&p).ok())
-                    .unwrap_or(Value::Null);
-                (unit, value, props)
-            })
+            .map(|(unit, value, props)| (unit, value, parse_properties(props)))
             .collect()
     }
+}
+
+fn parse_properties(stored: Option<String>) -> Value {
+    stored
+        .and_then(|p| serde_json::from_str(&p).ok())
+        .unwrap_or(Value::Null)
 }
