@@ -24,7 +24,7 @@ use diesel::{Connection, PgConnection};
 use serde_json::json;
 use verdict::db::{DbConnection, DbTarget};
 use verdict::metrics_catalog::Metric;
-use verdict::results::SnapshotSource;
+use verdict::results::{Breakdowns, SnapshotSource};
 
 const DB_NAME: &str = "verdict_results_bench";
 
@@ -188,7 +188,8 @@ fn main() {
 
     // Stored per-unit values: the first computation builds them from scratch.
     let started = Instant::now();
-    let stored = verdict::results::compute_current(conn, "bench").expect("results");
+    let stored =
+        verdict::results::compute_current(conn, "bench", Breakdowns::Skip).expect("results");
     println!(
         "first incremental computation (builds the stored values): {:.3} s",
         started.elapsed().as_secs_f64()
@@ -199,6 +200,7 @@ fn main() {
         "bench",
         stored.as_of.naive_utc(),
         SnapshotSource::Manual,
+        Breakdowns::Skip,
     )
     .expect("results");
     println!(
@@ -212,11 +214,12 @@ fn main() {
     for run in 0..o.runs {
         let (events, units) = add_traffic(conn, &o, run);
         let started = Instant::now();
-        let results = verdict::results::compute_current(conn, "bench").expect("results");
+        let results =
+            verdict::results::compute_current(conn, "bench", Breakdowns::Skip).expect("results");
         let secs = started.elapsed().as_secs_f64();
         warm.push(secs);
         let started = Instant::now();
-        verdict::results::compute_current(conn, "bench").expect("results");
+        verdict::results::compute_current(conn, "bench", Breakdowns::Skip).expect("results");
         idle.push(started.elapsed().as_secs_f64());
         println!(
             "run {}: +{events} events, +{units} units: {secs:.3} s; again with nothing new: {:.3} s \
@@ -242,7 +245,8 @@ fn main() {
         median(&mut idle),
     );
     let started = Instant::now();
-    let results = verdict::results::compute_current(conn, "bench").expect("results");
+    let results =
+        verdict::results::compute_current(conn, "bench", Breakdowns::Skip).expect("results");
     let incremental = started.elapsed().as_secs_f64();
     let started = Instant::now();
     let direct = verdict::results::compute(
@@ -250,6 +254,7 @@ fn main() {
         "bench",
         results.as_of.naive_utc(),
         SnapshotSource::Manual,
+        Breakdowns::Skip,
     )
     .expect("results");
     println!(
@@ -346,7 +351,7 @@ fn explain(conn: &mut DbConnection, o: &Options) {
         Dialect, MetricQuery, Query, StateRows, delete_state_rows, insert_state_rows, metric_query,
         state_sums_query,
     };
-    let since = verdict::results::compute_current(conn, "bench")
+    let since = verdict::results::compute_current(conn, "bench", Breakdowns::Skip)
         .expect("results")
         .as_of
         .naive_utc();
@@ -393,6 +398,8 @@ fn explain(conn: &mut DbConnection, o: &Options) {
             metric: &metric.definition,
             as_of,
             pre_period_secs: (*key != "nps").then_some(14.0 * 86_400.0),
+            slice: None,
+            ingested_by_as_of: false,
         };
         let rows = StateRows {
             metric_key: key,

@@ -54,7 +54,7 @@ async fn decision_right_after_seed_freezes_results(backend: Backend) {
     assert_eq!(frozen["experiment"], "vip_paywall_copy");
     assert!(decision.get("results_unavailable").is_none(), "{decision}");
     let metrics = frozen["metrics"].as_array().expect("metrics");
-    assert_eq!(metrics.len(), 4, "{frozen}");
+    assert_eq!(metrics.len(), 6, "{frozen}");
     assert!(
         metrics
             .iter()

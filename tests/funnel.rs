@@ -164,6 +164,8 @@ async fn funnel_steps_follow_first_exposure(backend: Backend) {
             metric: &definition,
             as_of: watermark,
             pre_period_secs: None,
+            slice: None,
+            ingested_by_as_of: false,
         };
         let direct = funnel_counts(conn, &q).expect("direct");
         let incremental = stored_funnel_counts(conn, &q, "f").expect("stored");

@@ -150,6 +150,8 @@ fn sums(
             metric: def,
             as_of,
             pre_period_secs: pre,
+            slice: None,
+            ingested_by_as_of: false,
         },
     )
     .expect("aggregation")
@@ -471,6 +473,8 @@ fn advance_phase_and_compare(
             metric: definition,
             as_of: watermark,
             pre_period_secs: *pre_period_secs,
+            slice: None,
+            ingested_by_as_of: false,
         };
         let direct = arm_sums(conn, &q).expect("direct");
         let from_stored = stored_arm_sums(conn, &q, key).expect("stored");

@@ -1,13 +1,16 @@
 //! Experiment results over REST: the latest stored snapshot, or a recompute.
 
 use actix_web::{get, web};
+use chrono::Utc;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::auth::{Analyst, Authorized};
-use crate::http::{ApiError, Query};
+use crate::domain_error::DomainError;
+use crate::http::{ApiError, Moment, Query};
 use crate::results::{
-    self, ExperimentResults, MetricCorrection, ResultsError, apply_metric_correction,
+    self, Breakdowns, ExperimentResults, MetricCorrection, ResultsError, SnapshotSource,
+    apply_metric_correction,
 };
 use crate::state::AppState;
 
@@ -22,6 +25,25 @@ pub struct ResultsQuery {
     /// Correction across metrics on top of Holm across arms (default `benjamini_hochberg`).
     #[serde(default)]
     pub metric_correction: Option<MetricCorrection>,
+    /// Break the results down by this dimension (one the experiment declares):
+    /// per value, exposures per arm with SRM and every metric's comparisons.
+    #[serde(default)]
+    #[param(min_length = 1)]
+    pub dimension: Option<String>,
+    /// Compute from the data up to this past instant (the direct path, not
+    /// stored), to reproduce what a decision saw: a date (midnight UTC) or an
+    /// RFC 3339 timestamp.
+    #[serde(default)]
+    pub as_of: Option<Moment>,
+}
+
+/// `results` with only the breakdown by `dimension`; all it has without one
+/// (what is served is what was stored, and what a decision freezes).
+fn keep_breakdown(mut results: ExperimentResults, dimension: Option<&str>) -> ExperimentResults {
+    if let Some(d) = dimension {
+        results.breakdowns.retain(|b| b.dimension == d);
+    }
+    results
 }
 
 impl From<ResultsError> for ApiError {
@@ -36,8 +58,10 @@ impl From<ResultsError> for ApiError {
 /// Results of an experiment's current phase: SRM, per-metric effects with
 /// raw and adjusted p-values, guardrail verdicts, the sample-size forecast and
 /// a recommendation. Serves the latest stored snapshot (daily, by the
-/// scheduler); `refresh=true`, or no snapshot yet, recomputes from the data now
-/// and stores it.
+/// scheduler); `refresh=true`, or no snapshot yet (or none with the asked
+/// breakdown), recomputes from the data now and stores it. `as_of` computes
+/// from the data up to a past instant instead (not stored); `dimension`
+/// adds the breakdown by one of the experiment's dimensions.
 #[utoipa::path(
     tag = "experiments",
     security(("bearer" = ["analyst"])),
@@ -60,15 +84,56 @@ pub async fn experiment_results(
     let ResultsQuery {
         refresh,
         metric_correction,
+        dimension,
+        as_of,
     } = query.into_inner();
+    let now = Utc::now();
+    if let Some(Moment(at)) = as_of
+        && at > now
+    {
+        return Err(ApiError::invalid("as_of", "must not be in the future"));
+    }
     let mut results = state
         .db
         .run(move |conn| {
             let exp = crate::experiments::get(conn, &key)?;
-            if !refresh && let Some(s) = results::latest(conn, &key, exp.current_phase)? {
-                return Ok::<_, ResultsError>(s);
+            if let Some(d) = &dimension
+                && !exp.definition.dimensions.contains(d)
+            {
+                return Err(ResultsError::Domain(DomainError::invalid(
+                    "dimension",
+                    format!(
+                        "`{d}` is not a dimension of `{key}` (it declares: {})",
+                        if exp.definition.dimensions.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            exp.definition.dimensions.join(", ")
+                        }
+                    ),
+                )));
             }
-            results::refresh(conn, &key)
+            let breakdowns = dimension
+                .as_deref()
+                .map_or(Breakdowns::Skip, Breakdowns::Of);
+            if let Some(Moment(at)) = as_of {
+                return results::compute(
+                    conn,
+                    &key,
+                    at.naive_utc(),
+                    SnapshotSource::Historical,
+                    breakdowns,
+                );
+            }
+            if !refresh
+                && let Some(s) = results::latest(conn, &key, exp.current_phase)?
+                && dimension
+                    .as_ref()
+                    .is_none_or(|d| s.breakdowns.iter().any(|b| &b.dimension == d))
+            {
+                return Ok::<_, ResultsError>(keep_breakdown(s, dimension.as_deref()));
+            }
+            results::refresh(conn, &key, breakdowns)
+                .map(|r| keep_breakdown(r, dimension.as_deref()))
         })
         .await?;
     if let Some(correction) = metric_correction

@@ -212,7 +212,7 @@ fn evidence(conn: &mut DbConnection, key: &str) -> Result<Option<ExperimentResul
     }
     let results = match crate::results::latest(conn, key, experiment.current_phase) {
         Ok(Some(latest)) => Ok(latest),
-        Ok(None) => crate::results::refresh(conn, key),
+        Ok(None) => crate::results::refresh(conn, key, crate::results::Breakdowns::Declared),
         Err(e) => Err(e),
     };
     results.map(Some).map_err(|e| match e {

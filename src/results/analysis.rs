@@ -16,9 +16,10 @@ use verdict_stats::{
 use super::aggregate::{
     ArmSums, arm_sums, funnel_counts, more_work_mem, no_jit, stored_arm_sums, stored_funnel_counts,
 };
+use super::breakdown::{self, Breakdown};
 use super::funnel::{self, FunnelStep};
 use super::recommend::{ArmSignal, PrimaryOutcome, Recommendation, Signals, recommend};
-use super::sql::MetricQuery;
+use super::sql::{MetricQuery, Slice};
 use super::state::{self, StateMetric};
 use crate::db::schema::exposures;
 use crate::db::{DbConnection, ingest_clock};
@@ -89,6 +90,8 @@ pub enum SnapshotSource {
     Scheduled,
     /// Recomputed on request (data up to that moment).
     Manual,
+    /// Recomputed on request from the data up to a past instant (never stored).
+    Historical,
 }
 
 /// Exposed units of one arm.
@@ -243,6 +246,10 @@ pub struct ExperimentResults {
     pub forecast: Option<SampleForecast>,
     /// The recommendation.
     pub recommendation: Recommendation,
+    /// Breakdowns by dimension: every declared one in scheduled snapshots and
+    /// decisions' frozen copies, the one asked for (`?dimension=`) otherwise.
+    #[serde(default)]
+    pub breakdowns: Vec<Breakdown>,
 }
 
 /// Computes the results of experiment `key` straight from the exposures and
@@ -252,8 +259,14 @@ pub fn compute(
     key: &str,
     as_of: NaiveDateTime,
     source: SnapshotSource,
+    breakdowns: Breakdowns<'_>,
 ) -> Result<ExperimentResults, ResultsError> {
-    compute_from(conn, key, Source::Events(as_of), source)
+    let from = match source {
+        // What was known then: only what had been ingested by the instant.
+        SnapshotSource::Historical => Source::KnownBy(as_of),
+        SnapshotSource::Scheduled | SnapshotSource::Manual => Source::Events(as_of),
+    };
+    compute_from(conn, key, from, source, breakdowns)
 }
 
 /// Computes the results of experiment `key` as of now: advances its stored
@@ -264,10 +277,17 @@ pub fn compute(
 pub fn compute_current(
     conn: &mut DbConnection,
     key: &str,
+    breakdowns: Breakdowns<'_>,
 ) -> Result<ExperimentResults, ResultsError> {
     let watermark = ingest_clock::watermark(conn)?;
     conn.transaction(|conn| {
-        compute_from(conn, key, Source::Stored(watermark), SnapshotSource::Manual)
+        compute_from(
+            conn,
+            key,
+            Source::Stored(watermark),
+            SnapshotSource::Manual,
+            breakdowns,
+        )
     })
 }
 
@@ -287,9 +307,11 @@ pub fn advance_stored(conn: &mut DbConnection, key: &str) -> Result<(), ResultsE
 
 /// Where per-arm sums come from.
 #[derive(Debug, Clone, Copy)]
-enum Source {
+pub(super) enum Source {
     /// Exposures and events dated up to this cut-off.
     Events(NaiveDateTime),
+    /// Exposures and events dated up to and ingested before this instant.
+    KnownBy(NaiveDateTime),
     /// The stored per-unit values, first advanced to this fresh watermark.
     Stored(NaiveDateTime),
 }
@@ -305,7 +327,7 @@ fn current_phase(conn: &mut DbConnection, key: &str) -> Result<(Experiment, Phas
 
 /// A metric of the experiment with its role, or (as its result) why it cannot
 /// be found.
-type RoleMetric = (MetricRole, Result<Metric, MetricResult>);
+pub(super) type RoleMetric = (MetricRole, Result<Metric, MetricResult>);
 
 /// The experiment's metrics (primary, secondary, guardrail-only; each once).
 fn resolve_metrics(
@@ -380,11 +402,13 @@ fn compute_from(
     key: &str,
     source: Source,
     made_by: SnapshotSource,
+    breakdowns: Breakdowns<'_>,
 ) -> Result<ExperimentResults, ResultsError> {
     let (exp, phase) = current_phase(conn, key)?;
     let resolved = resolve_metrics(conn, &exp)?;
     let (as_of, stamped_before) = match source {
         Source::Events(as_of) => (as_of, None),
+        Source::KnownBy(as_of) => (as_of, Some(as_of)),
         Source::Stored(watermark) => {
             more_work_mem(conn)?;
             no_jit(conn)?;
@@ -393,37 +417,101 @@ fn compute_from(
         }
     };
     let (arms, first_exposure) = exposure_counts(conn, &exp, &phase, as_of, stamped_before)?;
+    let inputs = metric_inputs(conn, &exp, &phase, &resolved, source, as_of, &arms, None)?;
+    let mut results = assemble(
+        &exp,
+        phase.number,
+        arms,
+        first_exposure,
+        inputs,
+        as_of,
+        made_by,
+    );
+    let dimensions: Vec<&str> = match breakdowns {
+        Breakdowns::Declared => exp
+            .definition
+            .dimensions
+            .iter()
+            .map(String::as_str)
+            .collect(),
+        Breakdowns::Of(d) => vec![d],
+        Breakdowns::Skip => Vec::new(),
+    };
+    for dimension in dimensions {
+        results.breakdowns.push(breakdown::compute(
+            conn,
+            &breakdown::Scope {
+                exp: &exp,
+                phase: &phase,
+                metrics: &resolved,
+                source,
+                as_of,
+                stamped_before,
+                made_by,
+            },
+            dimension,
+        )?);
+    }
+    Ok(results)
+}
+
+/// Which breakdowns by dimension results include.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Breakdowns<'a> {
+    /// By every dimension the experiment declares (scheduled snapshots).
+    Declared,
+    /// By this one.
+    Of(&'a str),
+    /// None.
+    Skip,
+}
+
+/// Every metric's input to [`assemble`]: per-arm statistics read from the
+/// database for the phase's units (of `slice` only, when given).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn metric_inputs(
+    conn: &mut DbConnection,
+    exp: &Experiment,
+    phase: &Phase,
+    resolved: &[RoleMetric],
+    source: Source,
+    as_of: NaiveDateTime,
+    arms: &[ArmExposure],
+    slice: Option<Slice<'_>>,
+) -> Result<Vec<MetricInput>, ResultsError> {
     let variants: Vec<String> = arms.iter().map(|a| a.variant.clone()).collect();
     let mut inputs = Vec::with_capacity(resolved.len());
     for (role, metric) in resolved {
         let metric = match metric {
-            Ok(m) => m,
+            Ok(m) => m.clone(),
             Err(missing) => {
-                inputs.push(MetricInput::Missing(missing));
+                inputs.push(MetricInput::Missing(missing.clone()));
                 continue;
             }
         };
-        let pre_period_secs = pre_period_secs(&exp, &metric);
+        let pre_period_secs = pre_period_secs(exp, &metric);
         let query = MetricQuery {
-            experiment: key,
+            experiment: &exp.key,
             phase: phase.number,
             metric: &metric.definition,
             as_of,
             pre_period_secs,
+            slice,
+            ingested_by_as_of: matches!(source, Source::KnownBy(_)),
         };
         let (sums, steps) = match &metric.definition {
             MetricDefinition::Funnel { steps, .. } => {
                 let counts = match source {
-                    Source::Events(_) => funnel_counts(conn, &query)?,
+                    Source::Events(_) | Source::KnownBy(_) => funnel_counts(conn, &query)?,
                     Source::Stored(_) => stored_funnel_counts(conn, &query, &metric.key)?,
                 };
                 (
                     funnel::sums(&counts, &variants, steps.len()),
-                    Some(funnel::steps(&exp, steps, &variants, &counts)),
+                    Some(funnel::steps(exp, steps, &variants, &counts)),
                 )
             }
             _ => match source {
-                Source::Events(_) => (arm_sums(conn, &query)?, None),
+                Source::Events(_) | Source::KnownBy(_) => (arm_sums(conn, &query)?, None),
                 Source::Stored(_) => (stored_arm_sums(conn, &query, &metric.key)?, None),
             },
         };
@@ -436,22 +524,14 @@ fn compute_from(
             })
             .collect();
         inputs.push(MetricInput::Data(MetricData {
-            role,
+            role: *role,
             metric,
             spec,
             arms: arm_data,
             steps,
         }));
     }
-    Ok(assemble(
-        &exp,
-        phase.number,
-        arms,
-        first_exposure,
-        inputs,
-        as_of,
-        made_by,
-    ))
+    Ok(inputs)
 }
 
 /// One metric's input to [`assemble`].
@@ -542,6 +622,7 @@ pub fn assemble(
         guardrails,
         forecast,
         recommendation: recommend(&signals),
+        breakdowns: Vec::new(),
     }
 }
 
@@ -606,7 +687,7 @@ fn exposure_counts(
     Ok((arms, first))
 }
 
-fn srm_check(arms: &[ArmExposure]) -> SrmCheck {
+pub(super) fn srm_check(arms: &[ArmExposure]) -> SrmCheck {
     let observed: Vec<f64> = arms.iter().map(|a| a.units as f64).collect();
     let weights: Vec<f64> = arms.iter().map(|a| a.weight).collect();
     match verdict_stats::srm_test(&observed, Some(&weights)) {

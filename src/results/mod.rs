@@ -4,6 +4,7 @@
 
 mod aggregate;
 mod analysis;
+pub mod breakdown;
 pub mod compat;
 pub mod funnel;
 mod recommend;
@@ -15,10 +16,10 @@ pub use aggregate::{
     ArmSums, arm_sums, funnel_counts, load, stored_arm_sums, stored_funnel_counts,
 };
 pub use analysis::{
-    ArmExposure, ArmValue, ExperimentResults, GuardrailOutcome, MetricCorrection, MetricData,
-    MetricInput, MetricResult, MetricRole, PLANNED_POWER, RESULTS_SCHEMA_VERSION, ResultsError,
-    SampleForecast, SnapshotSource, SrmCheck, advance_stored, apply_metric_correction, assemble,
-    compute, compute_current,
+    ArmExposure, ArmValue, Breakdowns, ExperimentResults, GuardrailOutcome, MetricCorrection,
+    MetricData, MetricInput, MetricResult, MetricRole, PLANNED_POWER, RESULTS_SCHEMA_VERSION,
+    ResultsError, SampleForecast, SnapshotSource, SrmCheck, advance_stored,
+    apply_metric_correction, assemble, compute, compute_current,
 };
 pub use funnel::{FunnelArm, FunnelStep};
 pub use recommend::{Action, ArmSignal, PrimaryOutcome, Recommendation, Signals, recommend};

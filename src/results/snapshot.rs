@@ -8,7 +8,8 @@ use serde_json::json;
 use verdict_stats::GuardrailVerdict;
 
 use super::analysis::{
-    ExperimentResults, ResultsError, SnapshotSource, advance_stored, compute, compute_current,
+    Breakdowns, ExperimentResults, ResultsError, SnapshotSource, advance_stored, compute,
+    compute_current,
 };
 use super::compat;
 use crate::db::schema::result_snapshots as rs;
@@ -22,6 +23,7 @@ impl SnapshotSource {
         match self {
             Self::Scheduled => "scheduled",
             Self::Manual => "manual",
+            Self::Historical => "historical",
         }
     }
 }
@@ -71,9 +73,13 @@ pub fn latest(
 }
 
 /// Computes `key`'s current results incrementally (see [`compute_current`])
-/// and stores them as a manual snapshot.
-pub fn refresh(conn: &mut DbConnection, key: &str) -> Result<ExperimentResults, ResultsError> {
-    let results = compute_current(conn, key)?;
+/// with `breakdowns` and stores them as a manual snapshot.
+pub fn refresh(
+    conn: &mut DbConnection,
+    key: &str,
+    breakdowns: Breakdowns<'_>,
+) -> Result<ExperimentResults, ResultsError> {
+    let results = compute_current(conn, key, breakdowns)?;
     store(conn, &results)?;
     Ok(results)
 }
@@ -148,7 +154,14 @@ pub fn scheduled_pass(
             .filter(rs::phase.eq(phase))
             .filter(rs::source.eq(SnapshotSource::Scheduled.as_str()))
             .filter(rs::as_of.eq(slot));
-        let stored = compute(conn, &exp.key, slot, SnapshotSource::Scheduled).and_then(|r| {
+        let made = compute(
+            conn,
+            &exp.key,
+            slot,
+            SnapshotSource::Scheduled,
+            Breakdowns::Declared,
+        );
+        let stored = made.and_then(|r| {
             let body = serde_json::to_string(&r).map_err(corrupt)?;
             conn.transaction(|conn| {
                 diesel::update(row)

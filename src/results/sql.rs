@@ -65,6 +65,31 @@ pub struct MetricQuery<'a> {
     pub as_of: NaiveDateTime,
     /// CUPED pre-period length in seconds (`None`: no covariate).
     pub pre_period_secs: Option<f64>,
+    /// Only the units of this slice of a dimension (`None`: every unit).
+    pub slice: Option<Slice<'a>>,
+    /// Count only exposures and events ingested before `as_of` too (results
+    /// as of a past instant: what was known then). Stored values always do.
+    pub ingested_by_as_of: bool,
+}
+
+/// The units of one value of a dimension recorded with their first exposure.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Slice<'a> {
+    /// The dimension (a context attribute).
+    pub dimension: &'a str,
+    /// Which units.
+    pub value: SliceValue<'a>,
+}
+
+/// Which value of a dimension.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SliceValue<'a> {
+    /// Units recorded with this value.
+    Is(&'a str),
+    /// Units recorded without the dimension.
+    Missing,
+    /// Units recorded with any value but these.
+    Other(&'a [String]),
 }
 
 impl MetricQuery<'_> {
@@ -123,6 +148,58 @@ impl Builder {
             Dialect::Postgres => format!("{col} <= {p}"),
             Dialect::Sqlite => format!("{} <= 0", sqlite_ms(col, &p)),
         }
+    }
+
+    /// The dimension's value of an exposure row (`dimensions` column in scope).
+    fn dimension_value(&mut self, dimension: &str) -> String {
+        match self.dialect {
+            Dialect::Postgres => {
+                let k = self.bind(Param::Text(dimension.to_owned()));
+                format!("(CAST(dimensions AS jsonb) ->> {k})")
+            }
+            Dialect::Sqlite => {
+                let p = self.bind(Param::Text(sqlite_path(dimension)));
+                format!("json_extract(dimensions, {p})")
+            }
+        }
+    }
+
+    /// ` AND <the exposure row is in slice>` (nothing without a slice).
+    fn in_slice(&mut self, slice: Option<Slice<'_>>) -> String {
+        let Some(slice) = slice else {
+            return String::new();
+        };
+        let value = self.dimension_value(slice.dimension);
+        match slice.value {
+            SliceValue::Is(v) => format!(" AND {value} = {}", self.bind(Param::Text(v.to_owned()))),
+            SliceValue::Missing => format!(" AND {value} IS NULL"),
+            SliceValue::Other(known) => {
+                let known: Vec<String> = known
+                    .iter()
+                    .map(|v| self.bind(Param::Text(v.clone())))
+                    .collect();
+                let not_known = if known.is_empty() {
+                    String::new()
+                } else {
+                    format!(" AND {value} NOT IN ({})", known.join(", "))
+                };
+                format!(" AND {value} IS NOT NULL{not_known}")
+            }
+        }
+    }
+
+    /// ` AND unit_id IN (<the phase's units in slice>)` for stored rows.
+    fn stored_in_slice(&mut self, q: &MetricQuery<'_>) -> String {
+        if q.slice.is_none() {
+            return String::new();
+        }
+        let key = self.bind(Param::Text(q.experiment.to_owned()));
+        let phase = self.bind(phase_param(q.phase));
+        let slice = self.in_slice(q.slice);
+        format!(
+            " AND unit_id IN (SELECT unit_id FROM exposures WHERE experiment_key = {key} \
+             AND phase = {phase}{slice})"
+        )
     }
 
     /// Rows of `metric_key` in `q`'s experiment phase (stored values or sums).
@@ -391,7 +468,8 @@ pub fn state_sums_query(dialect: Dialect, q: &MetricQuery<'_>, metric_key: &str)
         params: Vec::new(),
     };
     let mut filter = b.stored_metric(q, metric_key);
-    if sums_are_additive(q.metric) {
+    // The kept arm sums cover every unit: a slice is summed from its units.
+    if sums_are_additive(q.metric) && q.slice.is_none() {
         let columns: Vec<&str> = SUMS.iter().map(|(name, _)| *name).collect();
         let sql = format!(
             "SELECT variant, n, {} FROM metric_arm_sums WHERE {filter} AND n > 0 ORDER BY variant",
@@ -406,6 +484,7 @@ pub fn state_sums_query(dialect: Dialect, q: &MetricQuery<'_>, metric_key: &str)
         let ended = b.window_ended(secs, q.as_of);
         filter.push_str(&format!(" AND {ended}"));
     }
+    filter.push_str(&b.stored_in_slice(q));
     let (missing, cap) = shape(q.metric);
     let cap = cap.map(|percentile| percentile_of_stored(&mut b, percentile, &filter));
     let pu = format!("pu AS (SELECT variant, x, d, xp, dp FROM metric_unit_values WHERE {filter})");
@@ -521,12 +600,17 @@ fn units_cte(b: &mut Builder, q: &MetricQuery<'_>, rows: Option<StateRows<'_>>) 
     let key = b.bind(Param::Text(q.experiment.to_owned()));
     let phase = b.bind(phase_param(q.phase));
     let exposed_by = b.not_after("first_seen", q.as_of);
-    let mut filter = format!("experiment_key = {key} AND phase = {phase} AND {exposed_by}");
+    let slice = b.in_slice(q.slice);
+    let mut filter = format!("experiment_key = {key} AND phase = {phase} AND {exposed_by}{slice}");
     match rows {
         None => {
             if let Some(secs) = q.metric.semantics(None).matures_after {
                 let ended = b.window_ended(secs, q.as_of);
                 filter.push_str(&format!(" AND {ended}"));
+            }
+            if q.ingested_by_as_of {
+                let stamped = b.stamped_before("recorded_at", q.as_of);
+                filter.push_str(&format!(" AND {stamped}"));
             }
         }
         Some(rows) => {
@@ -588,15 +672,15 @@ fn per_unit_ctes(b: &mut Builder, q: &MetricQuery<'_>, rows: Option<StateRows<'_
             pre_denominator,
         } => (value, denominator, pre_value, pre_denominator),
     };
-    let (ids, group_ids, stamped) = if stored {
+    let (ids, group_ids) = if stored {
         (
             "e.unit_id AS unit_id, e.first_seen AS first_seen, ",
             ", e.first_seen",
-            format!(" AND {}", b.stamped_before("ev.received_at", q.as_of)),
         )
     } else {
-        ("", "", String::new())
+        ("", "")
     };
+    let stamped = ingested_before(b, "ev", q, stored);
 
     // Which events to join: the metric's names, from the earliest offset any
     // term reads (the pre-period start, or exposure) to the cut-off.
@@ -837,11 +921,7 @@ fn funnel_ctes(
         };
         let within = b.event_vs_exposure("e", "<=", window);
         let upper = b.not_after("e.ts", q.as_of);
-        let stamped = if stored {
-            format!(" AND {}", b.stamped_before("e.received_at", q.as_of))
-        } else {
-            String::new()
-        };
+        let stamped = ingested_before(b, "e", q, stored);
         ctes.push(format!(
             "f{} AS (SELECT u.unit_id AS unit_id, MIN(e.ts) AS t FROM {from} \
              JOIN events e ON e.unit_id = u.unit_id AND {matches} AND {after} AND {within} \
@@ -895,7 +975,8 @@ pub fn stored_funnel_steps_query(dialect: Dialect, q: &MetricQuery<'_>, metric_k
         dialect,
         params: Vec::new(),
     };
-    let filter = b.stored_metric(q, metric_key);
+    let mut filter = b.stored_metric(q, metric_key);
+    filter.push_str(&b.stored_in_slice(q));
     let sql = format!(
         "SELECT variant, CAST(d AS BIGINT) AS steps, COUNT(*) AS n FROM metric_unit_values \
          WHERE {filter} GROUP BY variant, CAST(d AS BIGINT) ORDER BY variant, steps"
@@ -906,19 +987,26 @@ pub fn stored_funnel_steps_query(dialect: Dialect, q: &MetricQuery<'_>, metric_k
     }
 }
 
+/// ` AND <events>.received_at < as_of` when only what was ingested by the
+/// cut-off counts (stored values, or results as of a past instant).
+fn ingested_before(b: &mut Builder, events: &str, q: &MetricQuery<'_>, stored: bool) -> String {
+    if stored || q.ingested_by_as_of {
+        format!(
+            " AND {}",
+            b.stamped_before(&format!("{events}.received_at"), q.as_of)
+        )
+    } else {
+        String::new()
+    }
+}
+
 /// NPS: each responding unit's latest answer after exposure, scored +100 / 0 / −100.
 fn nps_ctes(b: &mut Builder, event: &str, q: &MetricQuery<'_>, stored: bool) -> Vec<String> {
     let name = b.name_is(event);
     let post = b.event_vs_exposure("e", ">=", 0.0);
     let upper = b.not_after("e.ts", q.as_of);
-    let (ids, stamped) = if stored {
-        (
-            "unit_id, first_seen, ",
-            format!(" AND {}", b.stamped_before("e.received_at", q.as_of)),
-        )
-    } else {
-        ("", String::new())
-    };
+    let ids = if stored { "unit_id, first_seen, " } else { "" };
+    let stamped = ingested_before(b, "e", q, stored);
     let none = double("NULL");
     vec![
         format!(
@@ -934,4 +1022,38 @@ fn nps_ctes(b: &mut Builder, event: &str, q: &MetricQuery<'_>, stored: bool) -> 
              FROM answers WHERE rn = 1)"
         ),
     ]
+}
+
+/// Exposed units of `experiment`'s `phase` up to `as_of` (and stamped before
+/// it, for stored values) by arm and by the dimension's value (`NULL`: not
+/// recorded): rows `(value, variant, n, first)`.
+pub fn dimension_counts(
+    dialect: Dialect,
+    experiment: &str,
+    phase: u32,
+    dimension: &str,
+    as_of: NaiveDateTime,
+    stamped_before: Option<NaiveDateTime>,
+) -> Query {
+    let mut b = Builder {
+        dialect,
+        params: Vec::new(),
+    };
+    let value = b.dimension_value(dimension);
+    let key = b.bind(Param::Text(experiment.to_owned()));
+    let p = b.bind(phase_param(phase));
+    let exposed_by = b.not_after("first_seen", as_of);
+    let stamped = match stamped_before {
+        Some(w) => format!(" AND {}", b.stamped_before("recorded_at", w)),
+        None => String::new(),
+    };
+    let sql = format!(
+        "SELECT {value} AS value, variant, COUNT(*) AS n FROM exposures \
+         WHERE experiment_key = {key} AND phase = {p} AND {exposed_by}{stamped} \
+         GROUP BY {value}, variant"
+    );
+    Query {
+        sql,
+        params: b.params,
+    }
 }

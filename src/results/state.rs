@@ -122,6 +122,8 @@ pub fn advance(
             metric: m.definition,
             as_of: watermark,
             pre_period_secs: m.pre_period_secs,
+            slice: None,
+            ingested_by_as_of: false,
         };
         let rows = StateRows {
             metric_key: m.key,

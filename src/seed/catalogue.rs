@@ -89,14 +89,52 @@ pub fn metrics() -> Vec<Metric> {
         ),
         metric(
             "stars_revenue",
-            "Stars revenue per user",
-            "Sum of stars_payment_succeeded value (Stars) per user, winsorized at p99",
+            "Net Stars revenue per user",
+            "Stars paid (stars_payment_succeeded) net of Stars refunded (stars_payment_refunded) \
+             per user, winsorized at p99",
             Up,
             MetricDefinition::Sum {
-                subtract: None,
                 event: "stars_payment_succeeded".into(),
                 filters: vec![],
+                subtract: Some(EventSelector {
+                    event: "stars_payment_refunded".into(),
+                    filters: vec![],
+                }),
                 winsorize_percentile: Some(99.0),
+            },
+        ),
+        metric(
+            "bot_funnel",
+            "Bot funnel to payment (7 days)",
+            "Bot start → questionnaire started → completed → paywall shown → invoice sent → \
+             Stars payment, within 7 days of exposure (each step's drop-off KPI: ≤ 20%)",
+            Up,
+            MetricDefinition::Funnel {
+                steps: [
+                    "bot_start",
+                    "questionnaire_started",
+                    "questionnaire_completed",
+                    "paywall_shown",
+                    "invoice_sent",
+                    "stars_payment_succeeded",
+                ]
+                .map(|event| EventSelector {
+                    event: event.into(),
+                    filters: vec![],
+                })
+                .to_vec(),
+                window_hours: 168,
+            },
+        ),
+        metric(
+            "bot_blocked",
+            "Bot blocked",
+            "Share of users who blocked the bot (bot_blocked: Telegram answered 403)",
+            Down,
+            MetricDefinition::Conversion {
+                event: "bot_blocked".into(),
+                filters: vec![],
+                window_hours: None,
             },
         ),
         metric(
@@ -368,8 +406,12 @@ pub fn experiments() -> Vec<(&'static str, Definition)> {
                 arms("control", "bold"),
                 paid,
                 "stars_revenue",
-                &["auto_topup_rate"],
-                vec![guard("churn", 0.005), guard("nps", 2.0)],
+                &["auto_topup_rate", "bot_funnel"],
+                vec![
+                    guard("churn", 0.005),
+                    guard("nps", 2.0),
+                    guard("bot_blocked", 0.01),
+                ],
                 0.08,
             ),
         ),

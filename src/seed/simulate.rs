@@ -13,6 +13,16 @@ use crate::events::{self, NewEvent};
 use crate::exposures::{self, ExposureRecord};
 use crate::ruleset::load_snapshot;
 
+/// The bot's own steps, as it records them (`verdict-bot`).
+const BOT_FUNNEL: [&str; 6] = [
+    "bot_start",
+    "questionnaire_started",
+    "questionnaire_completed",
+    "paywall_shown",
+    "invoice_sent",
+    "stars_payment_succeeded",
+];
+
 /// Rows buffered before each batched insert.
 const FLUSH_EVERY: usize = 5000;
 
@@ -190,26 +200,59 @@ pub fn simulate_users(
             let at = first_seen + minutes(&mut rng, 72 * 60);
             w.event(&unit, &mut seq, "portfolio_import", at, None, None);
         }
-        // Stars payments.
+        // The bot's funnel to a Stars payment: every step the bot has, in
+        // order; payers walk it to the end, others drop off on the way.
         let pay = match tier {
             "vip" => 0.2,
             "free" => 0.03,
             _ if exclusive => 0.12,
             _ => 0.10,
         };
-        if rng.random_bool(pay) {
-            let stars = f64::from(rng.random_range(50..500u32));
-            let auto_topup = rng.random_bool(if exclusive { 0.45 } else { 0.4 });
+        let paid_now = rng.random_bool(pay);
+        let reached = if paid_now {
+            BOT_FUNNEL.len()
+        } else {
+            // Drop-off after each step: most users start, fewer see the paywall.
+            let mut steps = 0;
+            for keep in [0.9, 0.85, 0.8, 0.6, 0.35] {
+                if rng.random_bool(keep) {
+                    steps += 1;
+                } else {
+                    break;
+                }
+            }
+            steps
+        };
+        let mut at = first_seen + TimeDelta::minutes(1);
+        for step in &BOT_FUNNEL[..reached] {
+            let props = format!(r#"{{"tier":"{tier}","icp_segment":"{icp_segment}"}}"#);
+            if *step == "stars_payment_succeeded" {
+                let stars = f64::from(rng.random_range(50..500u32));
+                let auto_topup = rng.random_bool(if exclusive { 0.45 } else { 0.4 });
+                at += minutes(&mut rng, elapsed.min(3 * 24 * 60));
+                let props = format!(r#"{{"auto_topup":{auto_topup},"tier":"{tier}"}}"#);
+                w.event(&unit, &mut seq, step, at, Some(stars), Some(props));
+                // Some payments are refunded (Telegram's refundStarPayment).
+                if rng.random_bool(if exclusive { 0.1 } else { 0.08 }) {
+                    let later = at + TimeDelta::hours(rng.random_range(1..48));
+                    let props = format!(r#"{{"tier":"{tier}"}}"#);
+                    w.event(
+                        &unit,
+                        &mut seq,
+                        "stars_payment_refunded",
+                        later,
+                        Some(stars),
+                        Some(props),
+                    );
+                }
+            } else {
+                at += TimeDelta::minutes(rng.random_range(1..90));
+                w.event(&unit, &mut seq, step, at, None, Some(props));
+            }
+        }
+        if rng.random_bool(if exclusive { 0.025 } else { 0.02 }) {
             let at = first_seen + minutes(&mut rng, elapsed);
-            let props = format!(r#"{{"auto_topup":{auto_topup},"tier":"{tier}"}}"#);
-            w.event(
-                &unit,
-                &mut seq,
-                "stars_payment_succeeded",
-                at,
-                Some(stars),
-                Some(props),
-            );
+            w.event(&unit, &mut seq, "bot_blocked", at, None, None);
         }
         // NPS survey and churn.
         if rng.random_bool(0.25) {

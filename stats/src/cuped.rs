@@ -8,7 +8,9 @@
 //!   matrix `Λ` of `(m, d, m_pre, d_pre)`, `g = (1/d̄, −m̄/d̄²)` and
 //!   `h = (1/d̄_pre, −m̄_pre/d̄_pre²)`,
 //!   `θ = Σ_arms gᵀ Λ_{post,pre} h / Σ_arms hᵀ Λ_pre h`; the adjusted arm mean is
-//!   `m̄/d̄ − θ m̄_pre/d̄_pre` with per-unit variance `∇ᵀ Λ ∇`, `∇ = (g, −θ h)`.
+//!   `m̄/d̄ − θ m̄_pre/d̄_pre` with per-unit variance `∇ᵀ Λ ∇`, `∇ = (g, −θ h)`;
+//!   when an arm has no pre-period denominator at all (no activity before
+//!   exposure), θ = 0 as for a covariate without variance.
 
 use crate::error::{Result, StatsError};
 use crate::moments::{
@@ -86,7 +88,7 @@ fn ratio_parts(metric: &MetricSpec, arm: &ArmData) -> Result<RatioParts> {
     let dp = component(arm, metric.denominator_type(), PRE_DENOMINATOR)?;
     let [m_mp, d_dp, mp_dp, m_dp, d_mp] = RATIO_CROSS.map(|name| field(arm, name));
     let (m_mp, d_dp, mp_dp, m_dp, d_mp) = (m_mp?, d_dp?, mp_dp?, m_dp?, d_mp?);
-    if d.mean() == 0.0 || dp.mean() == 0.0 {
+    if d.mean() == 0.0 {
         return Err(StatsError::ZeroDenominator(arm.name.clone()));
     }
     let n = arm.n;
@@ -146,7 +148,15 @@ fn ratio_pair(
 ) -> Result<(ArmStatistic, ArmStatistic)> {
     let a = ratio_parts(metric, control)?;
     let b = ratio_parts(metric, treatment)?;
-    let var_pre = a.quad(a.h(), 2, a.h(), 2) + b.quad(b.h(), 2, b.h(), 2);
+    // Without a pre-period denominator in an arm (no pre-exposure activity at
+    // all) the covariate is undefined there: like a covariate without
+    // variance, it adjusts nothing.
+    let pre_defined = a.beta[3] != 0.0 && b.beta[3] != 0.0;
+    let var_pre = if pre_defined {
+        a.quad(a.h(), 2, a.h(), 2) + b.quad(b.h(), 2, b.h(), 2)
+    } else {
+        0.0
+    };
     if var_pre == 0.0 {
         let plain = |p: &RatioParts, arm: &ArmData| {
             let (m, d, md) = &p.post;

@@ -298,3 +298,52 @@ fn analyze_never_emits_non_finite_values() {
         }
     }
 }
+
+/// A CUPED ratio whose arms have no pre-period activity at all adjusts
+/// nothing: it equals the unadjusted ratio analysis (it used to fail with a
+/// zero denominator).
+#[test]
+fn cuped_ratio_without_pre_period_activity_is_unadjusted() {
+    let arm = |name: &str, m: f64, d: f64| {
+        serde_json::json!({"name": name, "n": 100, "numerator_sum": m, "numerator_sum_squares": m * 2.0,
+            "denominator_sum": d, "denominator_sum_squares": d * 3.0,
+            "numerator_denominator_sum_product": m * 2.5})
+    };
+    let with_pre = |a: serde_json::Value| {
+        let mut a = a;
+        for f in [
+            "pre_numerator_sum",
+            "pre_numerator_sum_squares",
+            "pre_denominator_sum",
+            "pre_denominator_sum_squares",
+            "numerator_pre_numerator_sum_product",
+            "denominator_pre_denominator_sum_product",
+            "pre_numerator_pre_denominator_sum_product",
+            "numerator_pre_denominator_sum_product",
+            "denominator_pre_numerator_sum_product",
+        ] {
+            a[f] = serde_json::json!(0.0);
+        }
+        a
+    };
+    let request = |cuped: bool, arms: Vec<serde_json::Value>| -> verdict_stats::AnalysisRequest {
+        serde_json::from_value(serde_json::json!({
+            "metric": {"type": "ratio", "cuped": cuped}, "arms": arms
+        }))
+        .expect("request")
+    };
+    let plain = verdict_stats::analyze(&request(
+        false,
+        vec![arm("c", 30.0, 150.0), arm("t", 40.0, 140.0)],
+    ));
+    let cuped = verdict_stats::analyze(&request(
+        true,
+        vec![
+            with_pre(arm("c", 30.0, 150.0)),
+            with_pre(arm("t", 40.0, 140.0)),
+        ],
+    ));
+    assert_eq!(cuped.comparisons[0].error, None, "{cuped:?}");
+    assert_eq!(cuped.comparisons[0].estimate, plain.comparisons[0].estimate);
+    assert_eq!(cuped.comparisons[0].p_value, plain.comparisons[0].p_value);
+}

@@ -206,7 +206,30 @@ pub fn unit_values(
     as_of: NaiveDateTime,
     pre_period_days: Option<u32>,
 ) -> Vec<UnitValue> {
-    let (exposed, by_unit) = load(conn, experiment_key, phase, metric, as_of);
+    unit_values_of(
+        conn,
+        experiment_key,
+        phase,
+        metric,
+        as_of,
+        pre_period_days,
+        |_| true,
+    )
+}
+
+/// [`unit_values`] over only the exposed units `keep` accepts (by unit id), as
+/// if they were the experiment's only units (winsorization included).
+pub fn unit_values_of(
+    conn: &mut DbConnection,
+    experiment_key: &str,
+    phase: u32,
+    metric: &Metric,
+    as_of: NaiveDateTime,
+    pre_period_days: Option<u32>,
+    keep: impl Fn(&str) -> bool,
+) -> Vec<UnitValue> {
+    let (mut exposed, by_unit) = load(conn, experiment_key, phase, metric, as_of);
+    exposed.retain(|(unit, _, _)| keep(unit));
     let semantics = metric
         .definition
         .semantics(pre_period_days.map(|d| f64::from(d) * 86_400.0));
