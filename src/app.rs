@@ -8,6 +8,7 @@ use actix_web::{App, HttpRequest, web};
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
+use crate::http::cors::{CorsOrigins, cors};
 use crate::http::{ApiError, Routes, observe, path_error, query_error};
 use crate::state::AppState;
 
@@ -31,11 +32,16 @@ pub fn build(
         .app_data(web::QueryConfig::default().error_handler(query_error))
         .app_data(web::PathConfig::default().error_handler(path_error))
         .app_data(state.keys.clone())
+        .app_data(state.settings.mini_apps.clone())
         .app_data(web::Data::new(state.metrics.clone()))
+        .app_data(web::Data::new(CorsOrigins(
+            state.settings.cors_origins.clone(),
+        )))
         .app_data(web::Data::new(state))
         .service(SwaggerUi::new("/docs/{_:.*}").config(Config::from("/openapi.json")))
         .service(web::redirect("/docs", "/docs/"))
         .default_service(web::to(not_found))
+        .wrap(from_fn(cors))
         .wrap(from_fn(observe))
 }
 

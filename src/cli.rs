@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::auth::Role;
+use crate::auth::telegram::{TelegramEnvironment, TelegramVerifier};
+use crate::auth::{DEFAULT_CLIENT_EVENTS, MiniAppEnvironment, MiniApps, Role};
 use crate::events::IngestLimits;
 use crate::experiments::GuardrailPolicy;
 
@@ -49,7 +50,7 @@ pub struct CommonArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Migrate the database and serve the HTTP API (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply pending database migrations and exit.
     Migrate,
     /// Print a signed JWT for a role.
@@ -120,9 +121,136 @@ pub struct ServeArgs {
     /// brought up to date for running experiments, e.g. `1m`.
     #[arg(long, env = "VERDICT_RESULTS_ADVANCE_INTERVAL", default_value = "1m", value_parser = parse_ttl)]
     pub results_advance_interval: Duration,
+    /// Bot token whose Mini Apps may call with `Authorization: tma <initData>`
+    /// (checks initData's `hash`): `TOKEN` for production, or per environment
+    /// `production=TOKEN,staging=TOKEN`.
+    #[arg(long, env = "VERDICT_TELEGRAM_BOT_TOKEN", hide_env_values = true)]
+    pub telegram_bot_token: Option<String>,
+    /// Bot id whose Mini Apps may call with `tma` (checks initData's Ed25519
+    /// `signature` with Telegram's key; no token needed): `ID`, `test:ID` for
+    /// Telegram's test environment, or per environment `production=ID,staging=test:ID`.
+    #[arg(long, env = "VERDICT_TELEGRAM_BOT_ID")]
+    pub telegram_bot_id: Option<String>,
+    /// Oldest initData accepted (its `auth_date`), e.g. `24h`.
+    #[arg(long, env = "VERDICT_TMA_MAX_AGE", default_value = "24h", value_parser = parse_ttl)]
+    pub tma_max_age: Duration,
+    /// Event names Mini Apps may send: `a,b,c` for every environment, or per
+    /// environment `production=a|b;staging=c` (default: miniapp_auth,
+    /// portfolio_import, cta_click).
+    #[arg(long, env = "VERDICT_TMA_EVENTS")]
+    pub tma_events: Option<String>,
+    /// Events a Mini App user may send per minute (per replica).
+    #[arg(long, env = "VERDICT_TMA_EVENTS_PER_MINUTE", default_value_t = 60)]
+    pub tma_events_per_minute: u32,
+    /// Web origins allowed to call the client-facing routes (evaluation, OFREP,
+    /// events) from a browser, comma-separated, e.g. `https://app.example.com`
+    /// (`*`: any); none by default.
+    #[arg(long, env = "VERDICT_CORS_ORIGINS")]
+    pub cors_origins: Option<String>,
+}
+
+/// `[environment=]value` entries separated by `separator`; a value without an
+/// environment is production's.
+fn per_environment(raw: &str, separator: char) -> Vec<(String, String)> {
+    raw.split(separator)
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(|entry| match entry.split_once('=') {
+            Some((env, value)) => (env.trim().to_owned(), value.trim().to_owned()),
+            None => ("production".to_owned(), entry.to_owned()),
+        })
+        .collect()
 }
 
 impl ServeArgs {
+    /// The Mini App settings these options set (`None`: no bot configured).
+    pub fn mini_apps(&self) -> Result<Option<MiniApps>, String> {
+        let mut verifiers: Vec<(String, TelegramVerifier)> = Vec::new();
+        for (env, token) in self
+            .telegram_bot_token
+            .as_deref()
+            .map(|raw| per_environment(raw, ','))
+            .unwrap_or_default()
+        {
+            if token.is_empty() {
+                return Err(format!(
+                    "VERDICT_TELEGRAM_BOT_TOKEN: empty token for `{env}`"
+                ));
+            }
+            verifiers.push((env, TelegramVerifier::first_party(&token)));
+        }
+        for (env, id) in self
+            .telegram_bot_id
+            .as_deref()
+            .map(|raw| per_environment(raw, ','))
+            .unwrap_or_default()
+        {
+            let (telegram, id) = match id.strip_prefix("test:") {
+                Some(id) => (TelegramEnvironment::Test, id.to_owned()),
+                None => (TelegramEnvironment::Production, id),
+            };
+            let id: u64 = id
+                .parse()
+                .map_err(|_| format!("VERDICT_TELEGRAM_BOT_ID: `{id}` is not a bot id"))?;
+            verifiers.push((env, TelegramVerifier::third_party(id, telegram)));
+        }
+        if verifiers.is_empty() {
+            return Ok(None);
+        }
+        let events = self.tma_events.as_deref().map(|raw| {
+            raw.split(';')
+                .map(str::trim)
+                .filter(|e| !e.is_empty())
+                .map(|entry| match entry.split_once('=') {
+                    Some((env, names)) => (Some(env.trim().to_owned()), names.to_owned()),
+                    None => (None, entry.to_owned()),
+                })
+                .collect::<Vec<_>>()
+        });
+        let events_of = |env: &str| -> Vec<String> {
+            let listed = events.as_ref().and_then(|entries| {
+                entries
+                    .iter()
+                    .find(|(e, _)| e.as_deref() == Some(env))
+                    .or_else(|| entries.iter().find(|(e, _)| e.is_none()))
+            });
+            match listed {
+                Some((_, names)) => names
+                    .split([',', '|'])
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                None => DEFAULT_CLIENT_EVENTS.map(str::to_owned).to_vec(),
+            }
+        };
+        let environments = verifiers
+            .into_iter()
+            .map(|(environment, verifier)| MiniAppEnvironment {
+                events: events_of(&environment),
+                verifier: verifier.with_max_age(self.tma_max_age),
+                environment,
+            })
+            .collect();
+        Ok(Some(MiniApps::new(
+            environments,
+            self.tma_events_per_minute,
+        )))
+    }
+
+    /// The origins allowed by `VERDICT_CORS_ORIGINS`.
+    pub fn cors_origins(&self) -> Vec<String> {
+        self.cors_origins
+            .as_deref()
+            .map(|raw| {
+                raw.split(',')
+                    .map(|o| o.trim().trim_end_matches('/').to_owned())
+                    .filter(|o| !o.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The event ingestion limits these options set.
     pub fn ingest_limits(&self) -> IngestLimits {
         IngestLimits {
@@ -149,6 +277,12 @@ impl Default for ServeArgs {
             webhook_secret: None,
             results_interval: Duration::from_secs(86_400),
             results_advance_interval: Duration::from_secs(60),
+            telegram_bot_token: None,
+            telegram_bot_id: None,
+            tma_max_age: Duration::from_secs(86_400),
+            tma_events: None,
+            tma_events_per_minute: 60,
+            cors_origins: None,
         }
     }
 }

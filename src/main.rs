@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
-use verdict::cli::{Cli, Command, CommonArgs, SeedArgs, ServeArgs, TokenArgs};
+use verdict::cli::{Cli, Command, CommonArgs, SeedArgs, TokenArgs};
 use verdict::db::DbTarget;
 use verdict::startup::{StartError, load_keys, open_database};
 
@@ -21,7 +21,7 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let result = match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+    let result = match cli.command.unwrap_or(Command::Serve(Box::default())) {
         Command::Serve(args) => {
             actix_web::rt::System::new().block_on(verdict::server::serve(&cli.common, &args))
         }

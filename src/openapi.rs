@@ -168,6 +168,15 @@ pub fn finish(api: &mut OpenApi) {
             "The same JWT, for OpenFeature providers that send an API key header",
         ))),
     );
+    components.add_security_scheme(
+        "tma",
+        SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+            "Authorization",
+            "`tma <initData>`: a Telegram Mini App's launch data, signed by Telegram for one of \
+             the deployment's bots (`VERDICT_TELEGRAM_BOT_TOKEN` or `VERDICT_TELEGRAM_BOT_ID`). \
+             Its verified user is the unit evaluated and the unit of every event sent.",
+        ))),
+    );
     for (_, name, description) in PROBLEMS {
         components.responses.insert(
             (*name).to_owned(),

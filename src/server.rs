@@ -1,5 +1,6 @@
 //! `verdict serve`: migrate, then serve HTTP until SIGTERM/SIGINT (graceful).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::HttpServer;
@@ -21,6 +22,8 @@ pub async fn serve(common: &CommonArgs, args: &ServeArgs) -> Result<(), StartErr
         ingest: args.ingest_limits(),
         guardrail_policy: args.guardrail_policy,
         webhooks: webhook_settings(args)?,
+        mini_apps: Arc::new(args.mini_apps().map_err(StartError::Config)?),
+        cors_origins: args.cors_origins(),
     };
     let state = AppState::new(db.clone(), keys, settings)?;
     let refresher = actix_web::rt::spawn(

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::auth::JwtKeys;
+use crate::auth::{JwtKeys, MiniApps};
 use crate::db::{Db, DbError};
 use crate::events::IngestLimits;
 use crate::experiments::GuardrailPolicy;
@@ -24,6 +24,10 @@ pub struct Settings {
     pub guardrail_policy: GuardrailPolicy,
     /// Where notifications go; `None` when no webhook is configured.
     pub webhooks: Option<WebhookSettings>,
+    /// Telegram Mini Apps: `None` when no bot verifies initData.
+    pub mini_apps: Arc<Option<MiniApps>>,
+    /// Web origins allowed to call the client-facing routes (CORS).
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for Settings {
@@ -33,6 +37,8 @@ impl Default for Settings {
             ingest: IngestLimits::default(),
             guardrail_policy: GuardrailPolicy::default(),
             webhooks: None,
+            mini_apps: Arc::new(None),
+            cors_origins: Vec::new(),
         }
     }
 }

@@ -5,7 +5,7 @@ mod common;
 
 use actix_web::http::{Method, StatusCode};
 use actix_web::test::{self, TestRequest};
-use common::{Backend, ROLES, TestApp, TestDb};
+use common::{Backend, ROLES, TestApp, TestDb, concrete};
 use diesel::{QueryDsl, RunQueryDsl};
 use verdict::auth::Role;
 use verdict::db::{DbConnection, migrate, schema};
@@ -263,13 +263,6 @@ fn expired_token() -> String {
 }
 
 /// Replaces `{param}` segments with sample values.
-fn concrete(path: &str) -> String {
-    path.split('/')
-        .map(|seg| if seg.starts_with('{') { "sample" } else { seg })
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
 /// Asserts a problem+json response with `status` and returns its body.
 pub async fn assert_problem(
     res: actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use verdict_core::{Context, Evaluation};
 
 use super::evaluate_body::EvaluateBody;
-use crate::auth::{Authorized, Sdk};
+use crate::auth::{Authorized, Client, Sdk};
 use crate::evaluation::{record_exposure, snapshot_for};
 use crate::http::{ApiError, Json};
 use crate::state::AppState;
@@ -81,25 +81,29 @@ pub struct EvaluateResponse<'a> {
     pub flags: Vec<FlagEvaluation<'a>>,
 }
 
-/// Evaluates every flag (or the listed ones) for a context, in the token's
-/// environment. Records experiment exposures.
+/// Evaluates every flag (or the listed ones) for a context, in the caller's
+/// environment. Records experiment exposures. A Mini App (`tma`) is evaluated
+/// as its verified Telegram user: `user_id` is that user's id whatever the
+/// context says, and `language_code`, `is_premium` and `start_param` come
+/// from initData.
 #[utoipa::path(
     tag = "evaluation",
-    security(("bearer" = ["sdk"])),
+    security(("bearer" = ["sdk"]), ("tma" = [])),
     request_body = EvaluateRequest,
     responses((status = 200, description = "Evaluations", body = EvaluateResponse))
 )]
 #[post("/api/v1/evaluate")]
 pub async fn evaluate_all(
-    auth: Authorized<Sdk>,
+    client: Client,
     state: web::Data<AppState>,
     body: Json<EvaluateRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let snapshot = snapshot_for(&state.snapshots, &auth.environment)?;
+    let snapshot = snapshot_for(&state.snapshots, &client.environment)?;
     let request = body.0;
-    let ctx = request.context;
+    let mut ctx = request.context;
+    client.vouch(&mut ctx);
     let wanted = request.flags;
-    let mut out = EvaluateBody::new(&auth.environment, snapshot.compiled.len());
+    let mut out = EvaluateBody::new(&client.environment, snapshot.compiled.len());
     for (position, e) in snapshot
         .compiled
         .evaluate_all(&ctx)

@@ -1,12 +1,15 @@
 //! `POST /api/v1/events`: batched, idempotent event ingestion with per-event errors.
 
+use std::time::Instant;
+
 use actix_web::{post, web};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
+use verdict_core::FieldError;
 
-use crate::auth::{Authorized, Sdk};
+use crate::auth::{Client, MiniApps};
 use crate::db::DbError;
 use crate::events::{NewEvent, RawEvent, dedupe, insert_batch};
 use crate::http::{ApiError, Json};
@@ -109,20 +112,33 @@ fn read_event(value: Value) -> Result<RawEvent, (String, String)> {
 /// counts. Accepted events are committed before the response is sent. A batch
 /// larger than the configured limit (`VERDICT_MAX_EVENTS_PER_BATCH`, default 1000)
 /// is refused whole with 422 (field `events`).
+///
+/// A Mini App (`tma`) sends events of its verified Telegram user only: each
+/// event's `unit_id` is that user's id whatever the page sent (it may be
+/// left out). Its batch is all or nothing: an event name off the
+/// environment's allow-list (`VERDICT_TMA_EVENTS`) or any invalid event
+/// refuses the whole batch with 422, and more events than the user's rate
+/// (`VERDICT_TMA_EVENTS_PER_MINUTE`) with 429 and `Retry-After`; nothing of a
+/// refused batch is stored.
 #[utoipa::path(
     tag = "events",
-    security(("bearer" = ["sdk"])),
+    security(("bearer" = ["sdk"]), ("tma" = [])),
     request_body = EventBatch,
-    responses((status = 200, description = "What was accepted, ignored and rejected", body = IngestResult))
+    responses(
+        (status = 200, description = "What was accepted, ignored and rejected", body = IngestResult),
+        (status = 429, description = "A Mini App user sent more events than the rate allows",
+            body = crate::http::Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the batch would fit"))),
+    )
 )]
 #[post("/api/v1/events")]
 pub async fn ingest(
-    _auth: Authorized<Sdk>,
+    client: Client,
     state: web::Data<AppState>,
     body: Json<EventBatch>,
 ) -> Result<web::Json<IngestResult>, ApiError> {
     let limits = state.settings.ingest;
-    let raw = body.0.events;
+    let mut raw = body.0.events;
     if raw.len() > limits.max_batch {
         return Err(ApiError::invalid(
             "events",
@@ -133,6 +149,17 @@ pub async fn ingest(
             ),
         ));
     }
+    let mini_app = match (&client.telegram, state.settings.mini_apps.as_ref()) {
+        (Some(user), Some(apps)) => {
+            let allowed = apps
+                .environment(&client.environment)
+                .map(|env| env.events.as_slice())
+                .unwrap_or_default();
+            vouch_events(&mut raw, &user.id, allowed)?;
+            Some((apps, user))
+        }
+        _ => None,
+    };
     let now = Utc::now();
     let mut valid: Vec<NewEvent> = Vec::with_capacity(raw.len());
     let mut rejected = Vec::new();
@@ -151,6 +178,21 @@ pub async fn ingest(
             }),
         }
     }
+    if let Some((apps, user)) = mini_app {
+        if !rejected.is_empty() {
+            return Err(ApiError::Validation(
+                rejected
+                    .into_iter()
+                    .map(|r| FieldError::new(format!("events[{}].{}", r.index, r.field), r.message))
+                    .collect(),
+            ));
+        }
+        admit(
+            apps,
+            &format!("{}:{}", client.environment, user.id),
+            valid.len(),
+        )?;
+    }
     let repeated = dedupe(&mut valid);
     let candidates = valid.len();
     let accepted = state
@@ -162,4 +204,60 @@ pub async fn ingest(
         duplicates: repeated + (candidates - accepted),
         rejected,
     }))
+}
+
+/// Takes `n` events from the Mini App user's rate allowance.
+fn admit(apps: &MiniApps, user: &str, n: usize) -> Result<(), ApiError> {
+    let per_minute = apps.events.allowance();
+    apps.events
+        .take(user, n, Instant::now())
+        .map_err(|wait| match wait {
+            Some(wait) => {
+                let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+                ApiError::TooManyRequests {
+                    message: format!(
+                        "a Mini App user may send {per_minute} events per minute; retry in {secs}s"
+                    ),
+                    retry_after_secs: secs,
+                }
+            }
+            None => ApiError::invalid(
+                "events",
+                format!(
+                    "batch has {n} events; a Mini App user may send at most {per_minute} per minute"
+                ),
+            ),
+        })
+}
+
+/// Sets every event's `unit_id` to the verified user's id, after checking
+/// every name is on the allow-list (else the whole batch is refused).
+fn vouch_events(events: &mut [Value], user_id: &str, allowed: &[String]) -> Result<(), ApiError> {
+    let mut refused = Vec::new();
+    for (index, event) in events.iter_mut().enumerate() {
+        let Value::Object(event) = event else {
+            continue;
+        };
+        if let Some(Value::String(name)) = event.get("name")
+            && !allowed.iter().any(|a| a == name)
+        {
+            refused.push(FieldError::new(
+                format!("events[{index}].name"),
+                format!(
+                    "a Mini App may not send `{name}`; allowed here: {}",
+                    if allowed.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        allowed.join(", ")
+                    }
+                ),
+            ));
+        }
+        event.insert("unit_id".into(), Value::String(user_id.to_owned()));
+    }
+    if refused.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(refused))
+    }
 }

@@ -6,12 +6,14 @@ use actix_web::{HttpRequest, HttpResponse, post, web};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
-use verdict_core::{Context, DEFAULT_BUCKET_BY, ErrorCode, Evaluation};
+use verdict_core::{Context, DEFAULT_BUCKET_BY, Evaluation};
 
 use super::evaluate::etag_matches;
-use crate::auth::{Authorized, Sdk};
+use super::evaluate_body::EvaluateBody;
+use crate::auth::Client;
 use crate::evaluation::{record_exposure, snapshot_for};
 use crate::http::{ApiError, RawBody};
+use crate::ruleset::ofrep_error_details;
 use crate::state::AppState;
 
 /// A successful evaluation.
@@ -110,18 +112,13 @@ fn parse_context(body: &[u8]) -> Result<Context, ContextError> {
     Ok(Context::from_json_object(context))
 }
 
-fn outcome<'a>(evaluation: &Evaluation<'a>) -> OfrepBulkItem<'a> {
+/// The bulk entry of one evaluation (what the pre-rendered body writes).
+pub(crate) fn outcome<'a>(evaluation: &Evaluation<'a>) -> OfrepBulkItem<'a> {
     match evaluation.error {
         Some(code) => OfrepBulkItem::Failure(OfrepFailure {
             key: evaluation.flag_key.to_owned(),
             error_code: code.as_ofrep_str(),
-            error_details: match code {
-                ErrorCode::TargetingKeyMissing => {
-                    "the context lacks the flag's bucketing attribute (`targetingKey` maps to `user_id`)".into()
-                }
-                ErrorCode::ParseError => "the flag's definition is invalid".into(),
-                ErrorCode::General => "the flag's layer configuration is invalid".into(),
-            },
+            error_details: ofrep_error_details(code).to_owned(),
         }),
         None => {
             let mut metadata = Map::new();
@@ -143,7 +140,7 @@ fn outcome<'a>(evaluation: &Evaluation<'a>) -> OfrepBulkItem<'a> {
 /// OFREP single flag evaluation.
 #[utoipa::path(
     tag = "ofrep",
-    security(("bearer" = ["sdk"]), ("api_key" = ["sdk"])),
+    security(("bearer" = ["sdk"]), ("api_key" = ["sdk"]), ("tma" = [])),
     params(("key" = String, Path, description = "Flag key")),
     request_body(
         content = Object,
@@ -158,13 +155,13 @@ fn outcome<'a>(evaluation: &Evaluation<'a>) -> OfrepBulkItem<'a> {
 )]
 #[post("/ofrep/v1/evaluate/flags/{key}")]
 pub async fn ofrep_evaluate_flag(
-    auth: Authorized<Sdk>,
+    client: Client,
     state: web::Data<AppState>,
     key: web::Path<String>,
     body: RawBody,
 ) -> Result<HttpResponse, ApiError> {
     let key = key.into_inner();
-    let ctx = match parse_context(&body.0) {
+    let mut ctx = match parse_context(&body.0) {
         Ok(ctx) => ctx,
         Err((error_code, error_details)) => {
             return Ok(HttpResponse::BadRequest().json(OfrepFailure {
@@ -174,12 +171,13 @@ pub async fn ofrep_evaluate_flag(
             }));
         }
     };
-    let snapshot = snapshot_for(&state.snapshots, &auth.environment)?;
+    client.vouch(&mut ctx);
+    let snapshot = snapshot_for(&state.snapshots, &client.environment)?;
     let Some(evaluation) = snapshot.compiled.evaluate(&key, &ctx) else {
         return Ok(HttpResponse::NotFound().json(OfrepFailure {
             error_details: format!(
                 "flag `{key}` does not exist in environment `{}`",
-                auth.environment
+                client.environment
             ),
             key,
             error_code: "FLAG_NOT_FOUND",
@@ -195,7 +193,7 @@ pub async fn ofrep_evaluate_flag(
 /// OFREP bulk evaluation of every flag; `ETag` / `If-None-Match` → 304.
 #[utoipa::path(
     tag = "ofrep",
-    security(("bearer" = ["sdk"]), ("api_key" = ["sdk"])),
+    security(("bearer" = ["sdk"]), ("api_key" = ["sdk"]), ("tma" = [])),
     params(("If-None-Match" = Option<String>, Header, description = "ETag of the caller's last bulk result")),
     request_body(
         content = Object,
@@ -211,12 +209,12 @@ pub async fn ofrep_evaluate_flag(
 )]
 #[post("/ofrep/v1/evaluate/flags")]
 pub async fn ofrep_evaluate_flags(
-    auth: Authorized<Sdk>,
+    client: Client,
     state: web::Data<AppState>,
     req: HttpRequest,
     body: RawBody,
 ) -> Result<HttpResponse, ApiError> {
-    let ctx = match parse_context(&body.0) {
+    let mut ctx = match parse_context(&body.0) {
         Ok(ctx) => ctx,
         Err((error_code, error_details)) => {
             return Ok(HttpResponse::BadRequest().json(OfrepBulkFailure {
@@ -225,17 +223,15 @@ pub async fn ofrep_evaluate_flags(
             }));
         }
     };
-    let snapshot = snapshot_for(&state.snapshots, &auth.environment)?;
-    let flags = snapshot
-        .compiled
-        .evaluate_all(&ctx)
-        .map(|e| {
-            record_exposure(&state.exposures, &ctx, &e);
-            outcome(&e)
-        })
-        .collect();
-    let body = serde_json::to_string(&OfrepBulkResponse { flags }).map_err(ApiError::internal)?;
-    let etag = format!("\"{:032x}\"", xxhash_rust::xxh3::xxh3_128(body.as_bytes()));
+    client.vouch(&mut ctx);
+    let snapshot = snapshot_for(&state.snapshots, &client.environment)?;
+    let mut out = EvaluateBody::ofrep(snapshot.compiled.len());
+    for (position, e) in snapshot.compiled.evaluate_all(&ctx).enumerate() {
+        record_exposure(&state.exposures, &ctx, &e);
+        out.push(&snapshot.rendered, position, &e);
+    }
+    let body = out.finish();
+    let etag = format!("\"{:032x}\"", xxhash_rust::xxh3::xxh3_128(&body));
     if etag_matches(&req, &etag) {
         return Ok(HttpResponse::NotModified()
             .insert_header((ETAG, etag))

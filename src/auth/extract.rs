@@ -70,7 +70,7 @@ impl<R: MinRole> FromRequest for Authorized<R> {
     }
 }
 
-fn authorize(req: &HttpRequest, required: Role) -> Result<Caller, ApiError> {
+pub(super) fn authorize(req: &HttpRequest, required: Role) -> Result<Caller, ApiError> {
     let keys = req
         .app_data::<Arc<JwtKeys>>()
         .ok_or_else(|| ApiError::internal("JwtKeys missing from app data"))?;

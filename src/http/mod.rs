@@ -1,6 +1,7 @@
 //! HTTP plumbing shared by every route: problem+json errors, JSON bodies,
 //! request ids, request metrics.
 
+pub mod cors;
 mod json;
 mod metrics;
 mod observe;

@@ -87,6 +87,14 @@ pub enum ApiError {
     /// The body is not JSON (415).
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// The caller sent more than its rate allows (429, with `Retry-After`).
+    #[error("{message}")]
+    TooManyRequests {
+        /// What limit was hit.
+        message: String,
+        /// Whole seconds until the request would fit.
+        retry_after_secs: u64,
+    },
     /// A dependency (the database) is unavailable (503).
     #[error("{0}")]
     Unavailable(String),
@@ -138,6 +146,7 @@ impl ApiError {
             Self::Conflict(_) => ("conflict", "Conflict with current state"),
             Self::PayloadTooLarge(_) => ("payload-too-large", "Request body too large"),
             Self::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
+            Self::TooManyRequests { .. } => ("too-many-requests", "Too many requests"),
             Self::Unavailable(_) => ("unavailable", "Service unavailable"),
             Self::Internal(_) => ("internal", "Internal server error"),
         }
@@ -186,6 +195,7 @@ impl ResponseError for ApiError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -200,6 +210,11 @@ impl ResponseError for ApiError {
             }
             Self::Unavailable(_) => {
                 response.insert_header(("Retry-After", RETRY_AFTER_SECS.to_string()));
+            }
+            Self::TooManyRequests {
+                retry_after_secs, ..
+            } => {
+                response.insert_header(("Retry-After", retry_after_secs.to_string()));
             }
             Self::MethodNotAllowed { allowed, .. } => {
                 response.insert_header(("Allow", allowed.join(", ")));

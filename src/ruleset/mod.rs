@@ -6,5 +6,5 @@ mod rendered;
 mod snapshot;
 
 pub use load::load_snapshot;
-pub use rendered::{RenderedFlags, write_json_str};
+pub use rendered::{RenderedFlags, ofrep_error_details, write_json_str};
 pub use snapshot::{EnvironmentSnapshot, Snapshot, Snapshots};

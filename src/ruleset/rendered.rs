@@ -1,16 +1,17 @@
-//! Each flag's `POST /api/v1/evaluate` entry, rendered to JSON once per
-//! snapshot.
+//! Each flag's evaluation entry, rendered to JSON once per snapshot, in both
+//! wire shapes: `POST /api/v1/evaluate`'s and OFREP bulk's.
 //!
-//! An entry is `{"key":…,"value":…,"variant":…,"reason":…,"version":…,
-//! "error_code":…,"rule_id":…}`. Everything but the reason, error code and
-//! rule is fixed by the served variant, so the snapshot keeps, per flag, the
-//! entry's head for each variant, its version part and each rule id as JSON;
+//! A native entry is `{"key":…,"value":…,"variant":…,"reason":…,"version":…,
+//! "error_code":…,"rule_id":…}`; an OFREP one `{"key":…,"value":…,"reason":…,
+//! "variant":…,"metadata":{"flagVersion":…,"ruleId":…}}`. Everything but the
+//! reason, error and rule is fixed by the served variant, so the snapshot
+//! keeps, per flag, those parts for each variant and each rule id as JSON;
 //! serving an evaluation then copies a handful of byte strings. The output is
-//! byte-identical to serde_json serializing `FlagEvaluation` (tested in
-//! `api::evaluate_body`).
+//! byte-identical to serde_json serializing `FlagEvaluation` and
+//! `OfrepBulkItem` (tested in `api::evaluate_body` and `api::ofrep_body`).
 
 use serde_json::Value;
-use verdict_core::{CompiledRuleset, Evaluation, Flag};
+use verdict_core::{CompiledRuleset, ErrorCode, Evaluation, Flag};
 
 /// Pre-rendered entry pieces of every flag, in evaluation order.
 pub struct RenderedFlags {
@@ -24,6 +25,10 @@ struct RenderedFlag {
     version: Vec<u8>,
     /// Per rule: its id as a JSON string.
     rules: Vec<Vec<u8>>,
+    /// Per variant: OFREP's `{"key":K,"value":V,"reason":`.
+    ofrep_heads: Vec<Vec<u8>>,
+    /// Per variant: OFREP's `,"variant":VK,"metadata":{"flagVersion":N`.
+    ofrep_tails: Vec<Vec<u8>>,
 }
 
 impl RenderedFlags {
@@ -55,6 +60,54 @@ impl RenderedFlags {
         }
         out.push(b'}');
     }
+
+    /// Appends the OFREP bulk entry of `e`, the evaluation of the flag at
+    /// `position` in evaluation order.
+    pub fn write_ofrep(&self, position: usize, e: &Evaluation<'_>, out: &mut Vec<u8>) {
+        if let Some(code) = e.error {
+            out.extend_from_slice(b"{\"key\":");
+            write_json_str(out, e.flag_key);
+            out.extend_from_slice(b",\"errorCode\":");
+            write_json_str(out, code.as_ofrep_str());
+            out.extend_from_slice(b",\"errorDetails\":");
+            write_json_str(out, ofrep_error_details(code));
+            out.push(b'}');
+            return;
+        }
+        let flag = self.flags.get(position);
+        let variant = flag.and_then(|f| {
+            e.variant_index
+                .and_then(|i| Some((f.ofrep_heads.get(i)?, f.ofrep_tails.get(i)?)))
+        });
+        match variant {
+            Some((head, _)) => out.extend_from_slice(head),
+            None => write_ofrep_head(out, e.flag_key, e.value),
+        }
+        write_json_str(out, e.reason.as_ofrep_str());
+        match variant {
+            Some((_, tail)) => out.extend_from_slice(tail),
+            None => write_ofrep_tail(out, e.variant, e.flag_version),
+        }
+        if let Some(rule) = e.rule_id {
+            out.extend_from_slice(b",\"ruleId\":");
+            match flag.and_then(|f| e.rule_index.and_then(|i| f.rules.get(i))) {
+                Some(rendered) => out.extend_from_slice(rendered),
+                None => write_json_str(out, rule),
+            }
+        }
+        out.extend_from_slice(b"}}");
+    }
+}
+
+/// What OFREP says about a flag that failed to evaluate.
+pub fn ofrep_error_details(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::TargetingKeyMissing => {
+            "the context lacks the flag's bucketing attribute (`targetingKey` maps to `user_id`)"
+        }
+        ErrorCode::ParseError => "the flag's definition is invalid",
+        ErrorCode::General => "the flag's layer configuration is invalid",
+    }
 }
 
 impl RenderedFlag {
@@ -71,6 +124,16 @@ impl RenderedFlag {
                 .iter()
                 .map(|r| rendered(|out| write_json_str(out, &r.id)))
                 .collect(),
+            ofrep_heads: flag
+                .variants
+                .iter()
+                .map(|v| rendered(|out| write_ofrep_head(out, &flag.key, &v.value)))
+                .collect(),
+            ofrep_tails: flag
+                .variants
+                .iter()
+                .map(|v| rendered(|out| write_ofrep_tail(out, Some(&v.key), flag.version)))
+                .collect(),
         }
     }
 }
@@ -86,12 +149,33 @@ fn write_head(out: &mut Vec<u8>, key: &str, value: &Value, variant: Option<&str>
     out.extend_from_slice(b"{\"key\":");
     write_json_str(out, key);
     out.extend_from_slice(b",\"value\":");
-    if serde_json::to_writer(&mut *out, value).is_err() {
-        out.extend_from_slice(b"null");
-    }
+    write_value(out, value);
     out.extend_from_slice(b",\"variant\":");
     write_opt_str(out, variant);
     out.extend_from_slice(b",\"reason\":");
+}
+
+fn write_ofrep_head(out: &mut Vec<u8>, key: &str, value: &Value) {
+    out.extend_from_slice(b"{\"key\":");
+    write_json_str(out, key);
+    out.extend_from_slice(b",\"value\":");
+    write_value(out, value);
+    out.extend_from_slice(b",\"reason\":");
+}
+
+fn write_ofrep_tail(out: &mut Vec<u8>, variant: Option<&str>, version: u64) {
+    if let Some(variant) = variant {
+        out.extend_from_slice(b",\"variant\":");
+        write_json_str(out, variant);
+    }
+    out.extend_from_slice(b",\"metadata\":{\"flagVersion\":");
+    out.extend_from_slice(itoa::Buffer::new().format(version).as_bytes());
+}
+
+fn write_value(out: &mut Vec<u8>, value: &Value) {
+    if serde_json::to_writer(&mut *out, value).is_err() {
+        out.extend_from_slice(b"null");
+    }
 }
 
 fn write_version(out: &mut Vec<u8>, version: u64) {

@@ -18,7 +18,7 @@ pub struct EnvironmentSnapshot {
     pub config_json: String,
     /// Strong ETag of `config_json` (a content hash, identical on every replica).
     pub etag: String,
-    /// Every flag's `POST /api/v1/evaluate` entry, pre-rendered.
+    /// Every flag's `POST /api/v1/evaluate` and OFREP bulk entry, pre-rendered.
     pub rendered: RenderedFlags,
 }
 

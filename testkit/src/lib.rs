@@ -14,6 +14,15 @@ pub use app::{ROLES, SECRET, TestApp, send};
 pub use db::{Backend, TestDb};
 pub use server::TestServer;
 
+/// A documented path template (`/api/v1/flags/{key}`) with every parameter
+/// filled in with `sample`, to call it.
+pub fn concrete(path: &str) -> String {
+    path.split('/')
+        .map(|seg| if seg.starts_with('{') { "sample" } else { seg })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// Generates one test per backend for each listed `async fn name(backend: Backend)`,
 /// as `sqlite::name` and `postgres::name`.
 #[macro_export]

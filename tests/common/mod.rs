@@ -4,4 +4,4 @@
 #![allow(unused_imports)]
 
 pub use verdict_testkit::{Backend, ROLES, SECRET, TestApp, TestDb, TestServer, send};
-pub use verdict_testkit::{backend_tests, call};
+pub use verdict_testkit::{backend_tests, call, concrete};
