@@ -6,8 +6,10 @@ mod migrate;
 mod pool;
 pub mod schema;
 mod target;
+mod transaction;
 
 pub use connection::DbConnection;
 pub use migrate::migrate;
 pub use pool::{Db, DbError};
 pub use target::{Backend, DbTarget, TargetError};
+pub use transaction::write_transaction;

@@ -2,13 +2,12 @@
 //! results, the optional action on the flag, the audit entry and the webhook.
 
 use chrono::{SubsecRound, Utc};
-use diesel::Connection;
 use serde_json::json;
 use verdict_core::Serve;
 
 use super::{Decision, NewDecision, Outcome, store};
 use crate::audit::{self, Change};
-use crate::db::DbConnection;
+use crate::db::{DbConnection, write_transaction};
 use crate::domain_error::DomainError;
 use crate::experiments::{self, Experiment, Status, Transition};
 use crate::flags::{FlagDefinition, FlagWriteError, set_flag_environment};
@@ -31,7 +30,7 @@ pub fn record(
     // ingestion watermark in a transaction of its own (on SQLite an immediate
     // one, which cannot nest).
     let evidence = evidence(conn, &new.experiment_key)?;
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let experiment = experiments::get(conn, &new.experiment_key)?;
         check(&experiment, &new)?;
         match new.supersedes {

@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 
 use crate::audit::{self, Change};
 use crate::db::schema::{config_version as cv, definitions as defs};
-use crate::db::{DbConnection, DbError};
+use crate::db::{DbConnection, DbError, write_transaction};
 
 /// What kind of definition a row holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,7 +204,7 @@ where
     E: From<DefinitionError> + From<diesel::result::Error>,
 {
     let kind = T::KIND.as_str();
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let before = get::<T>(conn, key)?;
         check(conn, before.as_ref().map(|s| &s.definition))?;
         let now = Utc::now().naive_utc();

@@ -12,8 +12,8 @@ use super::model::{
     Arm, Audience, CheckStatus, Checklist, DEFAULT_DECISION_DAYS, Definition, Experiment, Phase,
     Status, Transition, phase_salt, validate_assignment,
 };
-use crate::db::DbConnection;
 use crate::db::schema::{experiment_phases, experiments};
+use crate::db::{DbConnection, write_transaction};
 use crate::domain_error::DomainError;
 use verdict_core::FieldError;
 
@@ -257,7 +257,7 @@ pub fn create(
             "must be a slug: 1–64 characters of [a-z0-9_-], starting with a letter or digit",
         ));
     }
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         validate(conn, &definition)?;
         let exists = experiments::table
             .find(key)
@@ -310,7 +310,7 @@ pub fn update(
     key: &str,
     definition: Definition,
 ) -> Result<Experiment, DomainError> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let before = get(conn, key)?;
         match before.status {
             Status::Draft => {}
@@ -486,7 +486,7 @@ pub fn launch_at(
     policy: GuardrailPolicy,
     now: NaiveDateTime,
 ) -> Result<Experiment, DomainError> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let before = get(conn, key)?;
         require_status(&before, "launch", Status::allowed_from(Transition::Launch))?;
         let ctx = launch_context(conn, &before, policy)?;
@@ -536,7 +536,7 @@ pub fn transition(
     key: &str,
     transition: Transition,
 ) -> Result<Experiment, DomainError> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let before = get(conn, key)?;
         if transition == Transition::Launch {
             return Err(DomainError::Conflict(
@@ -607,7 +607,7 @@ pub fn start_phase(
             "say why a new phase starts (recorded with it)",
         ));
     }
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let before = get(conn, key)?;
         if before.status != Status::Running {
             return Err(DomainError::Conflict(format!(

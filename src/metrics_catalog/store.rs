@@ -4,8 +4,8 @@ use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::model::{Direction, Metric, validate_metric};
-use crate::db::DbConnection;
 use crate::db::schema::metrics;
+use crate::db::{DbConnection, write_transaction};
 use crate::domain_error::DomainError;
 use crate::experiments::audit;
 
@@ -110,7 +110,7 @@ pub fn create(
     let now = Utc::now().naive_utc();
     metric.created_at = now;
     metric.updated_at = now;
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         if metric_exists(conn, &metric.key)? {
             return Err(DomainError::Conflict(format!(
                 "metric `{}` already exists",
@@ -140,7 +140,7 @@ pub fn update(
     mut metric: Metric,
 ) -> Result<Metric, DomainError> {
     validate_metric(&metric.key, &metric.name, &metric.definition).map_err(DomainError::Invalid)?;
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let before = get(conn, &metric.key)?;
         metric.created_at = before.created_at;
         metric.updated_at = Utc::now().naive_utc();
@@ -162,7 +162,7 @@ pub fn update(
 
 /// Deletes metric `key`; refused (409) while a non-archived experiment uses it.
 pub fn delete(conn: &mut DbConnection, actor: &str, key: &str) -> Result<(), DomainError> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let before = get(conn, key)?;
         let users = crate::experiments::experiments_using_metric(conn, key)?;
         if !users.is_empty() {

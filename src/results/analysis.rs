@@ -22,7 +22,7 @@ use super::recommend::{ArmSignal, PrimaryOutcome, Recommendation, Signals, recom
 use super::sql::{MetricQuery, Slice};
 use super::state::{self, StateMetric};
 use crate::db::schema::exposures;
-use crate::db::{DbConnection, ingest_clock};
+use crate::db::{DbConnection, ingest_clock, write_transaction};
 use crate::domain_error::DomainError;
 use crate::experiments::{self, Engine, Experiment, MarginType, Phase};
 use crate::metrics_catalog::semantics::{metric_spec, supports_cuped};
@@ -280,7 +280,7 @@ pub fn compute_current(
     breakdowns: Breakdowns<'_>,
 ) -> Result<ExperimentResults, ResultsError> {
     let watermark = ingest_clock::watermark(conn)?;
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         compute_from(
             conn,
             key,
@@ -295,7 +295,7 @@ pub fn compute_current(
 /// without computing results (keeps later computations incremental).
 pub fn advance_stored(conn: &mut DbConnection, key: &str) -> Result<(), ResultsError> {
     let watermark = ingest_clock::watermark(conn)?;
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         more_work_mem(conn)?;
         no_jit(conn)?;
         let (exp, phase) = current_phase(conn, key)?;

@@ -13,7 +13,7 @@ use super::analysis::{
 };
 use super::compat;
 use crate::db::schema::result_snapshots as rs;
-use crate::db::{Db, DbConnection, DbError};
+use crate::db::{Db, DbConnection, DbError, write_transaction};
 use crate::domain_error::DomainError;
 use crate::experiments::{self, ListFilter, Status};
 use crate::webhooks;
@@ -163,7 +163,7 @@ pub fn scheduled_pass(
         );
         let stored = made.and_then(|r| {
             let body = serde_json::to_string(&r).map_err(corrupt)?;
-            conn.transaction(|conn| {
+            write_transaction(conn, |conn| {
                 diesel::update(row)
                     .set((
                         rs::body.eq(Some(body)),
