@@ -38,6 +38,7 @@ pub fn build(
             state.settings.cors_origins.clone(),
         )))
         .app_data(web::Data::new(state))
+        .service(crate::console::scope())
         .service(SwaggerUi::new("/docs/{_:.*}").config(Config::from("/openapi.json")))
         .service(web::redirect("/docs", "/docs/"))
         .default_service(web::to(not_found))

@@ -59,6 +59,32 @@ pub enum Command {
     Openapi,
     /// Load demo data into the database.
     Seed(SeedArgs),
+    /// Print a one-time link that signs into the console at `/ui`.
+    LoginLink(LoginLinkArgs),
+}
+
+/// Options of `verdict login-link`.
+#[derive(Debug, Clone, Args)]
+pub struct LoginLinkArgs {
+    /// Role of the console session the link opens.
+    #[arg(long, default_value = "pm")]
+    pub role: Role,
+    /// Who signs in (recorded as the author of decisions).
+    #[arg(long)]
+    pub subject: String,
+    /// Environment of the session.
+    #[arg(long, default_value = "production")]
+    pub environment: String,
+    /// How long the link can be redeemed (once), e.g. `15m`.
+    #[arg(long, default_value = "15m", value_parser = parse_ttl)]
+    pub ttl: Duration,
+    /// Where the console is reached, for the printed link.
+    #[arg(
+        long,
+        env = "VERDICT_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub base_url: String,
 }
 
 /// Options of `verdict seed`.

@@ -6,6 +6,7 @@ pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod cli;
+pub mod console;
 pub mod db;
 pub mod decisions;
 pub mod definitions;

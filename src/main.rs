@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
-use verdict::cli::{Cli, Command, CommonArgs, SeedArgs, TokenArgs};
+use verdict::cli::{Cli, Command, CommonArgs, LoginLinkArgs, SeedArgs, TokenArgs};
 use verdict::db::DbTarget;
 use verdict::startup::{StartError, load_keys, open_database};
 
@@ -28,6 +28,7 @@ fn main() -> ExitCode {
         Command::Migrate => migrate(&cli.common),
         Command::Token(args) => token(&cli.common, &args),
         Command::Seed(args) => seed(&cli.common, &args),
+        Command::LoginLink(args) => login_link(&cli.common, &args).map(|url| println!("{url}")),
         Command::Openapi => {
             println!("{}", verdict::openapi::document().json);
             Ok(())
@@ -86,6 +87,41 @@ fn seed(common: &CommonArgs, args: &SeedArgs) -> Result<(), StartError> {
             "simulated {} users: {} exposures, {} events",
             sim.users, sim.exposures, sim.events
         );
+        let snapshots = verdict::seed::daily_snapshots(&mut conn, now)?;
+        eprintln!("stored {snapshots} daily results snapshots");
     }
+    let link = LoginLinkArgs {
+        role: verdict::auth::Role::Pm,
+        subject: "pm-demo".into(),
+        environment: "production".into(),
+        ttl: std::time::Duration::from_secs(24 * 3600),
+        base_url: std::env::var("VERDICT_PUBLIC_URL")
+            .unwrap_or_else(|_| "http://127.0.0.1:8080".into()),
+    };
+    drop(conn);
+    let url = login_link(common, &link)?;
+    eprintln!("console: start the service, then open this one-time link (valid 24 h) as pm-demo:");
+    println!("{url}");
     Ok(())
+}
+
+/// Stores a one-time console link and returns its URL.
+fn login_link(common: &CommonArgs, args: &LoginLinkArgs) -> Result<String, StartError> {
+    let target: DbTarget = common.database_url.parse()?;
+    let db = open_database(&target, 1)?;
+    let mut conn = db.conn()?;
+    let now = chrono::Utc::now().naive_utc();
+    let ttl = chrono::TimeDelta::from_std(args.ttl)
+        .map_err(|_| StartError::Config(format!("--ttl {:?} is too long", args.ttl)))?;
+    let link = verdict::console::links::LoginLink {
+        role: args.role,
+        subject: args.subject.clone(),
+        environment: args.environment.clone(),
+        expires_at: now + ttl,
+    };
+    let code = verdict::console::links::create(&mut conn, &link, now)?;
+    Ok(format!(
+        "{}/ui/login/link/{code}",
+        args.base_url.trim_end_matches('/')
+    ))
 }

@@ -226,7 +226,7 @@ pub async fn list_decisions(
         if let Some(cursor) = next_cursor {
             response.insert_header(("X-Next-Cursor", cursor.to_string()));
         }
-        return Ok(response.body(to_csv(&rows)));
+        return Ok(response.body(decisions::to_csv(&rows)));
     }
     Ok(HttpResponse::Ok().json(DecisionPage {
         decisions: rows
@@ -267,34 +267,4 @@ fn wants_csv(req: &HttpRequest) -> bool {
         .get(ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.trim().starts_with("text/csv")))
-}
-
-fn to_csv(rows: &[Decision]) -> String {
-    let field = |s: &str| {
-        if s.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s.to_owned()
-        }
-    };
-    let mut out = String::from(
-        "id,experiment,outcome,variant,rationale,links,author,created_at,supersedes,action_taken\n",
-    );
-    for d in rows {
-        let cells = [
-            d.id.to_string(),
-            field(&d.experiment_key),
-            d.outcome.as_str().to_owned(),
-            field(d.variant.as_deref().unwrap_or("")),
-            field(&d.rationale),
-            field(&d.links.join(" ")),
-            field(&d.author),
-            d.created_at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
-            d.supersedes.map(|s| s.to_string()).unwrap_or_default(),
-            field(d.action_taken.as_deref().unwrap_or("")),
-        ];
-        out.push_str(&cells.join(","));
-        out.push('\n');
-    }
-    out
 }

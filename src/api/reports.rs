@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Analyst, Authorized};
-use crate::decisions::{self, OkrReport, SlaStatus};
+use crate::decisions::{self, KeyResult, OkrReport, SlaStatus};
 use crate::http::{ApiError, Moment, Query};
 use crate::state::AppState;
 
@@ -79,23 +79,6 @@ pub struct PeriodQuery {
     pub to: Moment,
 }
 
-/// A key result: its value beside its target, and the experiments behind it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct KeyResult {
-    /// What is measured.
-    pub name: &'static str,
-    /// The measured value (null when there is nothing to measure).
-    pub value: Option<f64>,
-    /// The target.
-    pub target: f64,
-    /// `≥` or `≤`: how value compares to target when met.
-    pub comparison: &'static str,
-    /// Whether the target is met.
-    pub met: bool,
-    /// The experiments the value is computed from.
-    pub experiments: Vec<String>,
-}
-
 /// The experimentation OKRs over a period.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ExperimentationReport {
@@ -111,24 +94,6 @@ pub struct ExperimentationReport {
     pub decided_without_exposure: Vec<String>,
     /// KR4.1, KR4.2 (share within 14 days, median days), KR4.3.
     pub key_results: Vec<KeyResult>,
-}
-
-fn key_result(
-    name: &'static str,
-    value: Option<f64>,
-    target: f64,
-    at_least: bool,
-    experiments: Vec<String>,
-) -> KeyResult {
-    let met = value.is_some_and(|v| if at_least { v >= target } else { v <= target });
-    KeyResult {
-        name,
-        value,
-        target,
-        comparison: if at_least { "≥" } else { "≤" },
-        met,
-        experiments,
-    }
 }
 
 /// Experiments launched and decided in `[from, to)`, the share decided within
@@ -152,36 +117,7 @@ pub async fn experimentation(
     }
     let timings = state.db.run(decisions::timings).await?;
     let r: OkrReport = decisions::experimentation_report(&timings, from, to);
-    let key_results = vec![
-        key_result(
-            "KR4.1 experiments launched",
-            Some(r.launched.len() as f64),
-            r.launched_target as f64,
-            true,
-            r.launched.clone(),
-        ),
-        key_result(
-            "KR4.2 share decided within 14 days of first exposure",
-            r.share_decided_within_14_days,
-            1.0,
-            true,
-            r.decided_within_14_days.clone(),
-        ),
-        key_result(
-            "KR4.2 median days from first exposure to decision",
-            r.median_days_to_decision,
-            decisions::DECISION_DAYS,
-            false,
-            r.decided.clone(),
-        ),
-        key_result(
-            "KR4.3 share launched with a guardrail documented",
-            r.share_launched_with_guardrail,
-            0.7,
-            true,
-            r.launched_with_guardrail.clone(),
-        ),
-    ];
+    let key_results = decisions::key_results(&r);
     Ok(web::Json(ExperimentationReport {
         from: from.and_utc(),
         to: to.and_utc(),

@@ -6,10 +6,9 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::auth::{Analyst, Authorized};
-use crate::domain_error::DomainError;
 use crate::http::{ApiError, Moment, Query};
 use crate::results::{
-    self, Breakdowns, ExperimentResults, MetricCorrection, ResultsError, SnapshotSource,
+    self, ExperimentResults, MetricCorrection, ResultsError, ResultsRequest,
     apply_metric_correction,
 };
 use crate::state::AppState;
@@ -35,15 +34,6 @@ pub struct ResultsQuery {
     /// RFC 3339 timestamp.
     #[serde(default)]
     pub as_of: Option<Moment>,
-}
-
-/// `results` with only the breakdown by `dimension`; all it has without one
-/// (what is served is what was stored, and what a decision freezes).
-fn keep_breakdown(mut results: ExperimentResults, dimension: Option<&str>) -> ExperimentResults {
-    if let Some(d) = dimension {
-        results.breakdowns.retain(|b| b.dimension == d);
-    }
-    results
 }
 
 impl From<ResultsError> for ApiError {
@@ -93,48 +83,14 @@ pub async fn experiment_results(
     {
         return Err(ApiError::invalid("as_of", "must not be in the future"));
     }
+    let request = ResultsRequest {
+        refresh,
+        dimension,
+        as_of: as_of.map(|Moment(at)| at),
+    };
     let mut results = state
         .db
-        .run(move |conn| {
-            let exp = crate::experiments::get(conn, &key)?;
-            if let Some(d) = &dimension
-                && !exp.definition.dimensions.contains(d)
-            {
-                return Err(ResultsError::Domain(DomainError::invalid(
-                    "dimension",
-                    format!(
-                        "`{d}` is not a dimension of `{key}` (it declares: {})",
-                        if exp.definition.dimensions.is_empty() {
-                            "none".to_owned()
-                        } else {
-                            exp.definition.dimensions.join(", ")
-                        }
-                    ),
-                )));
-            }
-            let breakdowns = dimension
-                .as_deref()
-                .map_or(Breakdowns::Skip, Breakdowns::Of);
-            if let Some(Moment(at)) = as_of {
-                return results::compute(
-                    conn,
-                    &key,
-                    at.naive_utc(),
-                    SnapshotSource::Historical,
-                    breakdowns,
-                );
-            }
-            if !refresh
-                && let Some(s) = results::latest(conn, &key, exp.current_phase)?
-                && dimension
-                    .as_ref()
-                    .is_none_or(|d| s.breakdowns.iter().any(|b| &b.dimension == d))
-            {
-                return Ok::<_, ResultsError>(keep_breakdown(s, dimension.as_deref()));
-            }
-            results::refresh(conn, &key, breakdowns)
-                .map(|r| keep_breakdown(r, dimension.as_deref()))
-        })
+        .run(move |conn| results::serve(conn, &key, &request))
         .await?;
     if let Some(correction) = metric_correction
         && correction != results.metric_correction

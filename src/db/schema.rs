@@ -228,3 +228,16 @@ diesel::table! {
         s_dq -> Double,
     }
 }
+
+diesel::table! {
+    /// One-time console sign-in links; `code_hash` is the SHA-256 of the code.
+    console_login_links (code_hash) {
+        code_hash -> Text,
+        role -> Text,
+        subject -> Text,
+        environment -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}

@@ -183,6 +183,76 @@ pub fn experimentation_report(
     }
 }
 
+/// A key result: its value beside its target, and the experiments behind it.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct KeyResult {
+    /// What is measured.
+    pub name: &'static str,
+    /// The measured value (null when there is nothing to measure).
+    pub value: Option<f64>,
+    /// The target.
+    pub target: f64,
+    /// `≥` or `≤`: how value compares to target when met.
+    pub comparison: &'static str,
+    /// Whether the target is met.
+    pub met: bool,
+    /// The experiments the value is computed from.
+    pub experiments: Vec<String>,
+}
+
+fn key_result(
+    name: &'static str,
+    value: Option<f64>,
+    target: f64,
+    at_least: bool,
+    experiments: Vec<String>,
+) -> KeyResult {
+    let met = value.is_some_and(|v| if at_least { v >= target } else { v <= target });
+    KeyResult {
+        name,
+        value,
+        target,
+        comparison: if at_least { "≥" } else { "≤" },
+        met,
+        experiments,
+    }
+}
+
+/// KR4.1, KR4.2 (share decided within 14 days, median days) and KR4.3 of
+/// `report`, each beside its target.
+pub fn key_results(report: &OkrReport) -> Vec<KeyResult> {
+    vec![
+        key_result(
+            "KR4.1 experiments launched",
+            Some(report.launched.len() as f64),
+            report.launched_target as f64,
+            true,
+            report.launched.clone(),
+        ),
+        key_result(
+            "KR4.2 share decided within 14 days of first exposure",
+            report.share_decided_within_14_days,
+            1.0,
+            true,
+            report.decided_within_14_days.clone(),
+        ),
+        key_result(
+            "KR4.2 median days from first exposure to decision",
+            report.median_days_to_decision,
+            DECISION_DAYS,
+            false,
+            report.decided.clone(),
+        ),
+        key_result(
+            "KR4.3 share launched with a guardrail documented",
+            report.share_launched_with_guardrail,
+            0.7,
+            true,
+            report.launched_with_guardrail.clone(),
+        ),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

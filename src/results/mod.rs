@@ -8,6 +8,7 @@ pub mod breakdown;
 pub mod compat;
 pub mod funnel;
 mod recommend;
+mod serve;
 mod snapshot;
 pub mod sql;
 pub mod state;
@@ -23,7 +24,8 @@ pub use analysis::{
 };
 pub use funnel::{FunnelArm, FunnelStep};
 pub use recommend::{Action, ArmSignal, PrimaryOutcome, Recommendation, Signals, recommend};
+pub use serve::{ResultsRequest, serve};
 pub use snapshot::{
-    PassReport, advance_running, latest, refresh, run_advancer, run_scheduler, scheduled_pass,
-    slot_start,
+    PassReport, advance_running, backfill, latest, refresh, run_advancer, run_scheduler,
+    scheduled_pass, slot_start,
 };

@@ -19,7 +19,7 @@ use crate::experiments::{self, ListFilter, Status};
 use crate::webhooks;
 
 impl SnapshotSource {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Scheduled => "scheduled",
             Self::Manual => "manual",
@@ -98,6 +98,45 @@ fn store(conn: &mut DbConnection, results: &ExperimentResults) -> Result<(), Res
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// Stores the daily snapshots a scheduler running since `from` would have
+/// stored for `key` up to `to`, without their notifications (for data loaded
+/// after the fact, such as the demo's simulated traffic); slots that have one
+/// are kept.
+pub fn backfill(
+    conn: &mut DbConnection,
+    key: &str,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> Result<usize, ResultsError> {
+    let day = std::time::Duration::from_secs(86_400);
+    let mut slot = slot_start(from, day) + TimeDelta::days(1);
+    let phase = phase_i32(experiments::get(conn, key)?.current_phase);
+    let mut stored = 0;
+    while slot <= to {
+        let exists = rs::table
+            .filter(rs::experiment_key.eq(key))
+            .filter(rs::phase.eq(phase))
+            .filter(rs::source.eq(SnapshotSource::Scheduled.as_str()))
+            .filter(rs::as_of.eq(slot))
+            .count()
+            .get_result::<i64>(conn)?
+            > 0;
+        if !exists {
+            let results = compute(
+                conn,
+                key,
+                slot,
+                SnapshotSource::Scheduled,
+                Breakdowns::Declared,
+            )?;
+            store(conn, &results)?;
+            stored += 1;
+        }
+        slot += TimeDelta::days(1);
+    }
+    Ok(stored)
 }
 
 /// The start of the scheduling slot containing `now`: slots of `interval`

@@ -124,3 +124,19 @@ pub fn seed_demo(conn: &mut DbConnection, now: NaiveDateTime) -> Result<SeedRepo
     }
     Ok(report)
 }
+
+/// Stores the daily results snapshots of the demo experiments from their
+/// launch to `now`, as the scheduler would have while the simulated traffic
+/// came in (the console's "over time" charts read them); returns how many.
+pub fn daily_snapshots(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usize, SeedError> {
+    let mut stored = 0;
+    for (key, _) in catalogue::experiments() {
+        let exp = experiments::get(conn, key)?;
+        let Some(started) = exp.started_at.filter(|_| exp.status == Status::Running) else {
+            continue;
+        };
+        stored += crate::results::backfill(conn, key, started, now)
+            .map_err(|e| SeedError::Domain(format!("results of `{key}`: {e}")))?;
+    }
+    Ok(stored)
+}
