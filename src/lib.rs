@@ -24,4 +24,5 @@ pub mod seed;
 pub mod server;
 pub mod startup;
 pub mod state;
+pub mod telegram;
 pub mod webhooks;
