@@ -2,7 +2,7 @@
 //! the alerts of scheduled snapshots, rendered as Telegram HTML and queued in
 //! the outbox's Telegram channel, which retries them like webhooks.
 
-pub mod html;
+mod html;
 mod message;
 mod run;
 mod schedule;
