@@ -2,12 +2,16 @@
 
 use std::time::Duration;
 
+use chrono::NaiveTime;
+use chrono_tz::Tz;
 use clap::{Args, Parser, Subcommand};
 
 use crate::auth::telegram::{TelegramEnvironment, TelegramVerifier};
 use crate::auth::{DEFAULT_CLIENT_EVENTS, MiniAppEnvironment, MiniApps, Role};
 use crate::events::IngestLimits;
 use crate::experiments::GuardrailPolicy;
+use crate::telegram::{Presentation, TelegramChat, TelegramSettings};
+use crate::webhooks::{BotToken, TelegramBot};
 
 /// Verdict: feature flags, experiments and decisions.
 #[derive(Debug, Parser)]
@@ -127,6 +131,35 @@ pub struct ServeArgs {
     /// HMAC-SHA256 key for the `X-Verdict-Signature` header of notifications.
     #[arg(long, env = "VERDICT_WEBHOOK_SECRET", hide_env_values = true)]
     pub webhook_secret: Option<String>,
+    /// Bot token that sends the daily digest and the alerts (SRM detected,
+    /// guardrail failed, decision deadline reached) to
+    /// `VERDICT_TELEGRAM_DIGEST_CHAT`; unset: no Telegram messages.
+    #[arg(long, env = "VERDICT_TELEGRAM_DIGEST_TOKEN", hide_env_values = true, value_parser = BotToken::new)]
+    pub telegram_digest_token: Option<BotToken>,
+    /// The chat the digest and alerts go to: a chat id (group ids are
+    /// negative) or `@channel`.
+    #[arg(long, env = "VERDICT_TELEGRAM_DIGEST_CHAT", allow_hyphen_values = true)]
+    pub telegram_digest_chat: Option<String>,
+    /// Bot API base URL (a local Bot API server's, say).
+    #[arg(
+        long,
+        env = "VERDICT_TELEGRAM_API_URL",
+        default_value = "https://api.telegram.org"
+    )]
+    pub telegram_api_url: String,
+    /// Local time of the daily digest, `HH:MM` in `VERDICT_DIGEST_TZ`.
+    #[arg(long, env = "VERDICT_DIGEST_AT", default_value = "09:00", value_parser = parse_time_of_day)]
+    pub digest_at: NaiveTime,
+    /// Time zone (IANA name) of the digest time and of times in messages.
+    #[arg(long, env = "VERDICT_DIGEST_TZ", default_value = "Europe/Moscow", value_parser = parse_tz)]
+    pub digest_tz: Tz,
+    /// This service's public base URL, for console links in messages.
+    #[arg(
+        long,
+        env = "VERDICT_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub public_url: String,
     /// Most events accepted in one `POST /api/v1/events` batch.
     #[arg(long, env = "VERDICT_MAX_EVENTS_PER_BATCH", default_value_t = 1000)]
     pub max_events_per_batch: usize,
@@ -277,6 +310,54 @@ impl ServeArgs {
             .unwrap_or_default()
     }
 
+    /// The Telegram digest and alerts these options set (`None`: no token).
+    pub fn telegram(&self) -> Result<Option<TelegramSettings>, String> {
+        let chat = self
+            .telegram_digest_chat
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty());
+        let (token, chat) = match (&self.telegram_digest_token, chat) {
+            (None, None) => return Ok(None),
+            (Some(token), Some(chat)) => (token.clone(), chat.to_owned()),
+            (Some(_), None) => {
+                return Err(
+                    "VERDICT_TELEGRAM_DIGEST_TOKEN needs VERDICT_TELEGRAM_DIGEST_CHAT".into(),
+                );
+            }
+            (None, Some(_)) => {
+                return Err(
+                    "VERDICT_TELEGRAM_DIGEST_CHAT needs VERDICT_TELEGRAM_DIGEST_TOKEN".into(),
+                );
+            }
+        };
+        for (name, url) in [
+            ("VERDICT_TELEGRAM_API_URL", &self.telegram_api_url),
+            ("VERDICT_PUBLIC_URL", &self.public_url),
+        ] {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(format!("{name}: `{url}` is not an http(s) URL"));
+            }
+        }
+        Ok(Some(TelegramSettings {
+            bot: TelegramBot {
+                api_url: self.telegram_api_url.clone(),
+                token,
+                max_attempts: 10,
+                base_backoff: Duration::from_secs(2),
+                timeout: Duration::from_secs(10),
+            },
+            chat: TelegramChat {
+                chat,
+                view: Presentation {
+                    public_url: self.public_url.clone(),
+                    tz: self.digest_tz,
+                },
+            },
+            digest_at: self.digest_at,
+        }))
+    }
+
     /// The event ingestion limits these options set.
     pub fn ingest_limits(&self) -> IngestLimits {
         IngestLimits {
@@ -301,6 +382,12 @@ impl Default for ServeArgs {
             config_poll_ms: 250,
             webhook_url: None,
             webhook_secret: None,
+            telegram_digest_token: None,
+            telegram_digest_chat: None,
+            telegram_api_url: "https://api.telegram.org".into(),
+            digest_at: NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default(),
+            digest_tz: chrono_tz::Europe::Moscow,
+            public_url: "http://127.0.0.1:8080".into(),
             results_interval: Duration::from_secs(86_400),
             results_advance_interval: Duration::from_secs(60),
             telegram_bot_token: None,
@@ -332,4 +419,119 @@ pub struct TokenArgs {
 
 fn parse_ttl(raw: &str) -> Result<Duration, String> {
     humantime::parse_duration(raw).map_err(|e| format!("invalid duration {raw:?}: {e}"))
+}
+
+fn parse_time_of_day(raw: &str) -> Result<NaiveTime, String> {
+    NaiveTime::parse_from_str(raw.trim(), "%H:%M")
+        .map_err(|_| format!("invalid time of day {raw:?}: expected HH:MM, e.g. 09:00"))
+}
+
+fn parse_tz(raw: &str) -> Result<Tz, String> {
+    raw.trim().parse().map_err(|_| {
+        format!("unknown time zone {raw:?}: expected an IANA name, e.g. Europe/Moscow")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(token: Option<&str>, chat: Option<&str>, api: &str) -> ServeArgs {
+        ServeArgs {
+            telegram_digest_token: token.map(|t| BotToken::new(t).expect("token")),
+            telegram_digest_chat: chat.map(str::to_owned),
+            telegram_api_url: api.into(),
+            ..ServeArgs::default()
+        }
+    }
+
+    #[test]
+    fn telegram_needs_token_and_chat_together() {
+        let api = "https://api.telegram.org";
+        let cases = [
+            (None, None, api, Ok(None)),
+            (Some("1:x"), Some("-100"), api, Ok(Some("-100"))),
+            (Some("1:x"), Some(" @alerts "), api, Ok(Some("@alerts"))),
+            (
+                Some("1:x"),
+                None,
+                api,
+                Err("VERDICT_TELEGRAM_DIGEST_TOKEN needs VERDICT_TELEGRAM_DIGEST_CHAT"),
+            ),
+            (
+                Some("1:x"),
+                Some(" "),
+                api,
+                Err("VERDICT_TELEGRAM_DIGEST_TOKEN needs VERDICT_TELEGRAM_DIGEST_CHAT"),
+            ),
+            (
+                None,
+                Some("-100"),
+                api,
+                Err("VERDICT_TELEGRAM_DIGEST_CHAT needs VERDICT_TELEGRAM_DIGEST_TOKEN"),
+            ),
+            (
+                Some("1:x"),
+                Some("-100"),
+                "api.telegram.org",
+                Err("VERDICT_TELEGRAM_API_URL: `api.telegram.org` is not an http(s) URL"),
+            ),
+        ];
+        for (token, chat, api, expected) in cases {
+            let got = args(token, chat, api)
+                .telegram()
+                .map(|t| t.map(|t| t.chat.chat));
+            assert_eq!(
+                got,
+                expected
+                    .map(|c| c.map(str::to_owned))
+                    .map_err(str::to_owned),
+                "{token:?} {chat:?} {api}"
+            );
+        }
+    }
+
+    #[test]
+    fn options_parse_and_hide_the_token() {
+        let cli = Cli::try_parse_from([
+            "verdict",
+            "serve",
+            "--telegram-digest-token",
+            "123:very-secret",
+            "--telegram-digest-chat",
+            "-1001234",
+            "--digest-at",
+            "07:30",
+            "--digest-tz",
+            "Europe/Berlin",
+        ])
+        .expect("parses");
+        let Some(Command::Serve(serve)) = cli.command else {
+            panic!("serve");
+        };
+        let settings = serve.telegram().expect("valid").expect("configured");
+        assert_eq!(
+            (
+                settings.chat.chat.as_str(),
+                settings.digest_at,
+                settings.chat.view.tz,
+                settings.bot.api_url.as_str()
+            ),
+            (
+                "-1001234",
+                NaiveTime::from_hms_opt(7, 30, 0).expect("time"),
+                chrono_tz::Europe::Berlin,
+                "https://api.telegram.org"
+            )
+        );
+        for printed in [format!("{serve:?}"), format!("{settings:?}")] {
+            assert!(!printed.contains("very-secret"), "{printed}");
+        }
+        for (flag, value) in [("--digest-at", "9am"), ("--digest-tz", "Mars/Olympus")] {
+            assert!(
+                Cli::try_parse_from(["verdict", "serve", flag, value]).is_err(),
+                "{flag} {value}"
+            );
+        }
+    }
 }

@@ -25,4 +25,5 @@ pub mod seed;
 pub mod server;
 pub mod startup;
 pub mod state;
+pub mod telegram;
 pub mod webhooks;

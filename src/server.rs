@@ -22,6 +22,7 @@ pub async fn serve(common: &CommonArgs, args: &ServeArgs) -> Result<(), StartErr
         ingest: args.ingest_limits(),
         guardrail_policy: args.guardrail_policy,
         webhooks: webhook_settings(args)?,
+        telegram: args.telegram().map_err(StartError::Config)?,
         mini_apps: Arc::new(args.mini_apps().map_err(StartError::Config)?),
         cors_origins: args.cors_origins(),
     };
@@ -39,9 +40,23 @@ pub async fn serve(common: &CommonArgs, args: &ServeArgs) -> Result<(), StartErr
                 .run(Duration::from_secs(1)),
         )
     });
+    let telegram = state.settings.telegram.clone().map(|settings| {
+        // Polling every second, alerts a snapshot queued go out well within 15 minutes.
+        let sender = actix_web::rt::spawn(
+            crate::webhooks::Dispatcher::telegram(state.db.clone(), settings.bot.clone())
+                .run(Duration::from_secs(1)),
+        );
+        let digest = actix_web::rt::spawn(crate::telegram::run_digest(
+            state.db.clone(),
+            settings.schedule(),
+            settings.chat,
+        ));
+        [sender, digest]
+    });
     let snapshots = actix_web::rt::spawn(crate::results::run_scheduler(
         state.db.clone(),
         args.results_interval,
+        state.settings.telegram.as_ref().map(|t| t.chat.clone()),
     ));
     let advancer = actix_web::rt::spawn(crate::results::run_advancer(
         state.db.clone(),
@@ -64,6 +79,9 @@ pub async fn serve(common: &CommonArgs, args: &ServeArgs) -> Result<(), StartErr
     refresher.abort();
     if let Some(dispatcher) = dispatcher {
         dispatcher.abort();
+    }
+    for task in telegram.into_iter().flatten() {
+        task.abort();
     }
     snapshots.abort();
     advancer.abort();

@@ -11,6 +11,7 @@ use crate::experiments::GuardrailPolicy;
 use crate::exposures::ExposureSink;
 use crate::http::HttpMetrics;
 use crate::ruleset::{Snapshots, load_snapshot};
+use crate::telegram::TelegramSettings;
 use crate::webhooks::WebhookSettings;
 
 /// What a deployment configures (from `verdict serve`'s options).
@@ -24,6 +25,8 @@ pub struct Settings {
     pub guardrail_policy: GuardrailPolicy,
     /// Where notifications go; `None` when no webhook is configured.
     pub webhooks: Option<WebhookSettings>,
+    /// Telegram digest and alerts; `None` when no bot token is configured.
+    pub telegram: Option<TelegramSettings>,
     /// Telegram Mini Apps: `None` when no bot verifies initData.
     pub mini_apps: Arc<Option<MiniApps>>,
     /// Web origins allowed to call the client-facing routes (CORS).
@@ -37,6 +40,7 @@ impl Default for Settings {
             ingest: IngestLimits::default(),
             guardrail_policy: GuardrailPolicy::default(),
             webhooks: None,
+            telegram: None,
             mini_apps: Arc::new(None),
             cors_origins: Vec::new(),
         }

@@ -1075,13 +1075,13 @@ async fn scheduler_snapshots_once_per_slot(backend: Backend) {
             [("control", 100, 0.1, 0.0), ("treatment", 40, 0.2, 0.0)],
         );
         // Two replicas' passes for the same slot: only the first computes.
-        let mut first = scheduled_pass(conn, now, day).expect("pass");
+        let mut first = scheduled_pass(conn, now, day, None).expect("pass");
         first.computed.sort();
         assert_eq!(first.computed, ["daily", "skewed"]);
-        let second = scheduled_pass(conn, now + TimeDelta::hours(3), day).expect("pass");
+        let second = scheduled_pass(conn, now + TimeDelta::hours(3), day, None).expect("pass");
         assert_eq!(second.skipped.len(), 2);
         assert!(second.computed.is_empty());
-        let next_day = scheduled_pass(conn, now + TimeDelta::days(1), day).expect("pass");
+        let next_day = scheduled_pass(conn, now + TimeDelta::days(1), day, None).expect("pass");
         assert_eq!(next_day.computed.len(), 2);
         // Each scheduled snapshot of the mismatched experiment notifies once.
         let notified: Vec<String> = schema::webhook_deliveries::table
@@ -1121,9 +1121,9 @@ async fn scheduler_snapshots_once_per_slot(backend: Backend) {
     let target = NaiveDate::from_ymd_opt(2027, 1, 1)
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .expect("date");
-    scheduled_pass(conn, target - TimeDelta::hours(1), day).expect("pass");
+    scheduled_pass(conn, target - TimeDelta::hours(1), day, None).expect("pass");
     assert!(deadline_events(conn).is_empty(), "not yet due");
-    scheduled_pass(conn, target + TimeDelta::hours(25), day).expect("pass");
+    scheduled_pass(conn, target + TimeDelta::hours(25), day, None).expect("pass");
     let due = deadline_events(conn);
     assert_eq!(due.len(), 2, "one reminder per overdue experiment");
     assert!(

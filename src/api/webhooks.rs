@@ -1,4 +1,4 @@
-//! The webhook delivery log (admins only).
+//! The outbox's delivery log, webhook and Telegram (admins only).
 
 use actix_web::{get, web};
 use chrono::{DateTime, Utc};
@@ -10,13 +10,15 @@ use crate::auth::{Admin, Authorized};
 use crate::http::query::DEFAULT_PAGE;
 use crate::http::{ApiError, Query};
 use crate::state::AppState;
-use crate::webhooks::{Delivery, DeliveryStatus, list_deliveries};
+use crate::webhooks::{Channel, Delivery, DeliveryStatus, list_deliveries};
 
 /// Filters and paging for the delivery log.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct DeliveryQuery {
+    /// Only deliveries of this channel.
+    pub channel: Option<Channel>,
     /// Only deliveries in this state.
     pub status: Option<DeliveryStatus>,
     /// Page size, 1–500 (default 100).
@@ -34,9 +36,12 @@ pub struct DeliveryQuery {
 pub struct DeliveryView {
     /// Delivery id (`X-Verdict-Delivery`).
     pub id: i64,
-    /// Event name, e.g. `decision.recorded`.
+    /// How it is sent.
+    pub channel: Channel,
+    /// Event name, e.g. `decision.recorded` (`digest.daily` for the Telegram digest).
     pub event: String,
-    /// The body sent.
+    /// The body sent (for Telegram, the `sendMessage` body; the token is in
+    /// the URL only, never stored).
     #[schema(value_type = Object)]
     pub payload: Value,
     /// Delivery state.
@@ -59,6 +64,7 @@ impl From<Delivery> for DeliveryView {
     fn from(d: Delivery) -> Self {
         Self {
             id: d.id,
+            channel: Channel::parse(&d.channel).unwrap_or(Channel::Webhook),
             event: d.event,
             payload: serde_json::from_str(&d.payload).unwrap_or(Value::Null),
             status: DeliveryStatus::parse(&d.status).unwrap_or(DeliveryStatus::Pending),
@@ -81,7 +87,7 @@ pub struct DeliveryPage {
     pub next_cursor: Option<i64>,
 }
 
-/// Lists webhook deliveries, newest first.
+/// Lists outbox deliveries (webhook and Telegram), newest first.
 #[utoipa::path(
     tag = "audit",
     security(("bearer" = ["admin"])),
@@ -96,11 +102,17 @@ pub async fn list_webhook_deliveries(
 ) -> Result<web::Json<DeliveryPage>, ApiError> {
     let q = query.into_inner();
     let limit = i64::from(q.limit.unwrap_or(DEFAULT_PAGE));
-    let (status, cursor) = (q.status, q.cursor);
+    let (channel, status, cursor) = (q.channel, q.status, q.cursor);
     let mut rows = state
         .db
         .run(move |conn| {
-            list_deliveries(conn, status.map(DeliveryStatus::as_str), cursor, limit + 1)
+            list_deliveries(
+                conn,
+                channel,
+                status.map(DeliveryStatus::as_str),
+                cursor,
+                limit + 1,
+            )
         })
         .await?;
     let next_cursor = if rows.len() as i64 > limit {

@@ -135,7 +135,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// Outgoing webhook notifications and their delivery state.
+    /// The outbox: outgoing notifications (webhook or Telegram) and their delivery state.
     webhook_deliveries (id) {
         id -> BigInt,
         event -> Text,
@@ -148,6 +148,15 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         delivered_at -> Nullable<Timestamp>,
+        channel -> Text,
+    }
+}
+
+diesel::table! {
+    /// Local days whose Telegram digest was enqueued (one replica wins each).
+    digest_runs (day) {
+        day -> Date,
+        created_at -> Timestamp,
     }
 }
 

@@ -16,6 +16,7 @@ use crate::db::schema::result_snapshots as rs;
 use crate::db::{Db, DbConnection, DbError, write_transaction};
 use crate::domain_error::DomainError;
 use crate::experiments::{self, ListFilter, Status};
+use crate::telegram::{TelegramChat, deadline_alert, guardrail_alert, srm_alert};
 use crate::webhooks;
 
 impl SnapshotSource {
@@ -160,11 +161,14 @@ pub struct PassReport {
 
 /// One scheduler pass: for every running experiment without a snapshot for the
 /// slot containing `now`, claims the slot and stores results up to the slot
-/// start, queueing `srm.detected` / `guardrail.failed` notifications with it.
+/// start, queueing `srm.detected` / `guardrail.failed` /
+/// `decision.deadline_reached` notifications with it, and the same alerts to
+/// `telegram` when a chat is configured.
 pub fn scheduled_pass(
     conn: &mut DbConnection,
     now: NaiveDateTime,
     interval: std::time::Duration,
+    telegram: Option<&TelegramChat>,
 ) -> Result<PassReport, ResultsError> {
     let slot = slot_start(now, interval);
     let mut report = PassReport::default();
@@ -209,8 +213,8 @@ pub fn scheduled_pass(
                         rs::computed_at.eq(r.computed_at.naive_utc()),
                     ))
                     .execute(conn)?;
-                notify(conn, &r)?;
-                notify_deadline(conn, &exp, slot)
+                notify(conn, &r, telegram)?;
+                notify_deadline(conn, &exp, slot, telegram)
             })
         });
         match stored {
@@ -231,25 +235,43 @@ fn notify_deadline(
     conn: &mut DbConnection,
     exp: &experiments::Experiment,
     slot: NaiveDateTime,
+    telegram: Option<&TelegramChat>,
 ) -> Result<(), ResultsError> {
     let Some(target) = exp.target_decision_at().filter(|t| *t <= slot) else {
         return Ok(());
     };
+    let days_overdue = (slot - target).num_hours() as f64 / 24.0;
+    let event = webhooks::Event::DecisionDeadlineReached;
     webhooks::enqueue(
         conn,
-        webhooks::Event::DecisionDeadlineReached,
+        event,
         &json!({
             "experiment": exp.key, "owner": exp.definition.owner,
             "target_decision_at": target.and_utc(),
-            "days_overdue": (slot - target).num_hours() as f64 / 24.0,
+            "days_overdue": days_overdue,
         }),
     )?;
+    if let Some(t) = telegram {
+        let text = deadline_alert(
+            &exp.key,
+            &exp.definition.name,
+            &exp.definition.owner,
+            target,
+            days_overdue,
+            &t.view,
+        );
+        webhooks::enqueue_telegram(conn, event, &t.chat, &text)?;
+    }
     Ok(())
 }
 
 /// Queues the `srm.detected` and `guardrail.failed` notifications a scheduled
-/// snapshot calls for (once per snapshot).
-fn notify(conn: &mut DbConnection, r: &ExperimentResults) -> Result<(), ResultsError> {
+/// snapshot calls for (once per snapshot), to `telegram` too when configured.
+fn notify(
+    conn: &mut DbConnection,
+    r: &ExperimentResults,
+    telegram: Option<&TelegramChat>,
+) -> Result<(), ResultsError> {
     if r.srm.mismatch {
         webhooks::enqueue(
             conn,
@@ -260,6 +282,10 @@ fn notify(conn: &mut DbConnection, r: &ExperimentResults) -> Result<(), ResultsE
                 "units": r.arms.iter().map(|a| json!({"variant": a.variant, "weight": a.weight, "units": a.units})).collect::<Vec<_>>(),
             }),
         )?;
+        if let Some(t) = telegram {
+            let text = srm_alert(r, &t.view);
+            webhooks::enqueue_telegram(conn, webhooks::Event::SrmDetected, &t.chat, &text)?;
+        }
     }
     for g in r
         .guardrails
@@ -276,6 +302,10 @@ fn notify(conn: &mut DbConnection, r: &ExperimentResults) -> Result<(), ResultsE
                 "p_value": g.p_value,
             }),
         )?;
+        if let Some(t) = telegram {
+            let text = guardrail_alert(r, g, &t.view);
+            webhooks::enqueue_telegram(conn, webhooks::Event::GuardrailFailed, &t.chat, &text)?;
+        }
     }
     Ok(())
 }
@@ -320,11 +350,12 @@ pub async fn run_advancer(db: Db, every: std::time::Duration) {
 
 /// Runs [`scheduled_pass`] now and then at every slot boundary of `interval`,
 /// forever (abort the task to stop).
-pub async fn run_scheduler(db: Db, interval: std::time::Duration) {
+pub async fn run_scheduler(db: Db, interval: std::time::Duration, telegram: Option<TelegramChat>) {
     loop {
         let now = Utc::now().naive_utc();
+        let chat = telegram.clone();
         let pass = db
-            .run(move |conn| scheduled_pass(conn, now, interval))
+            .run(move |conn| scheduled_pass(conn, now, interval, chat.as_ref()))
             .await;
         match pass {
             Ok(r) if !r.computed.is_empty() || !r.failed.is_empty() => {

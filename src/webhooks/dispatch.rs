@@ -1,5 +1,7 @@
-//! The background sender: claims due deliveries, POSTs them signed, and
-//! schedules retries with exponential backoff and jitter.
+//! The background senders, one per channel: each claims its channel's due
+//! deliveries, sends them (a signed webhook POST, or a Telegram `sendMessage`),
+//! and schedules retries with exponential backoff and jitter, or after the
+//! delay Telegram's flood control asks for.
 
 use std::time::Duration;
 
@@ -7,7 +9,8 @@ use chrono::Utc;
 use rand::Rng;
 
 use super::sign;
-use super::store::{Delivery, claim_due, record_attempt};
+use super::store::{Channel, Delivery, claim_due, record_attempt};
+use super::telegram::{TelegramBot, read_answer};
 use crate::db::Db;
 
 /// Where and how notifications are sent.
@@ -25,24 +28,86 @@ pub struct WebhookSettings {
     pub timeout: Duration,
 }
 
-/// Sends due deliveries.
+enum Target {
+    Webhook { url: String, secret: String },
+    Telegram(TelegramBot),
+}
+
+/// What one attempt came to.
+struct Outcome {
+    status: Option<u16>,
+    error: Option<String>,
+    /// The receiver's own wait before the next attempt (Telegram's 429).
+    retry_after: Option<Duration>,
+}
+
+/// Sends due deliveries of one channel.
 pub struct Dispatcher {
     db: Db,
-    settings: WebhookSettings,
+    target: Target,
+    max_attempts: i32,
+    base_backoff: Duration,
+    timeout: Duration,
     client: reqwest::Client,
 }
 
 impl Dispatcher {
-    /// A dispatcher for `settings`.
+    /// A dispatcher of webhook deliveries for `settings`.
     pub fn new(db: Db, settings: WebhookSettings) -> Self {
+        let WebhookSettings {
+            url,
+            secret,
+            max_attempts,
+            base_backoff,
+            timeout,
+        } = settings;
+        Self::with(
+            db,
+            Target::Webhook { url, secret },
+            max_attempts,
+            base_backoff,
+            timeout,
+        )
+    }
+
+    /// A dispatcher of Telegram deliveries, sent as `bot`.
+    pub fn telegram(db: Db, bot: TelegramBot) -> Self {
+        let (max_attempts, base_backoff, timeout) =
+            (bot.max_attempts, bot.base_backoff, bot.timeout);
+        Self::with(
+            db,
+            Target::Telegram(bot),
+            max_attempts,
+            base_backoff,
+            timeout,
+        )
+    }
+
+    fn with(
+        db: Db,
+        target: Target,
+        max_attempts: i32,
+        base_backoff: Duration,
+        timeout: Duration,
+    ) -> Self {
         let client = reqwest::Client::builder()
-            .timeout(settings.timeout)
+            .timeout(timeout)
             .build()
             .unwrap_or_default();
         Self {
             db,
-            settings,
+            target,
+            max_attempts,
+            base_backoff,
+            timeout,
             client,
+        }
+    }
+
+    fn channel(&self) -> Channel {
+        match self.target {
+            Target::Webhook { .. } => Channel::Webhook,
+            Target::Telegram(_) => Channel::Telegram,
         }
     }
 
@@ -52,16 +117,21 @@ impl Dispatcher {
         loop {
             ticker.tick().await;
             if let Err(e) = self.deliver_due().await {
-                tracing::warn!(error = %e, "webhook dispatch failed; will retry");
+                tracing::warn!(channel = self.channel().as_str(), error = %e, "dispatch failed; will retry");
             }
         }
     }
 
-    /// Claims and sends every due delivery once; returns how many were attempted.
+    /// Claims and sends every due delivery of this channel once; returns how
+    /// many were attempted.
     pub async fn deliver_due(&self) -> Result<usize, crate::db::DbError> {
-        let lease = chrono::Duration::from_std(self.settings.timeout * 2)
-            .unwrap_or(chrono::Duration::seconds(60));
-        let due = self.db.run(move |conn| claim_due(conn, 50, lease)).await?;
+        let lease =
+            chrono::Duration::from_std(self.timeout * 2).unwrap_or(chrono::Duration::seconds(60));
+        let channel = self.channel();
+        let due = self
+            .db
+            .run(move |conn| claim_due(conn, channel, 50, lease))
+            .await?;
         let count = due.len();
         for delivery in due {
             self.attempt(delivery).await?;
@@ -70,10 +140,40 @@ impl Dispatcher {
     }
 
     async fn attempt(&self, delivery: Delivery) -> Result<(), crate::db::DbError> {
-        let signature = sign(self.settings.secret.as_bytes(), delivery.payload.as_bytes());
+        let outcome = match &self.target {
+            Target::Webhook { url, secret } => self.post_webhook(url, secret, &delivery).await,
+            Target::Telegram(bot) => self.post_telegram(bot, &delivery).await,
+        };
+        let attempts = delivery.attempts + 1;
+        let retry_at = match &outcome.error {
+            Some(_) if attempts < self.max_attempts => {
+                let wait = outcome
+                    .retry_after
+                    .unwrap_or_else(|| self.backoff(attempts));
+                Some(Utc::now().naive_utc() + chrono::Duration::from_std(wait).unwrap_or_default())
+            }
+            _ => None,
+        };
+        if let Some(e) = &outcome.error {
+            tracing::warn!(
+                channel = self.channel().as_str(),
+                delivery = delivery.id,
+                attempts,
+                error = %e,
+                "delivery failed"
+            );
+        }
+        let (id, status, error) = (delivery.id, outcome.status, outcome.error);
+        self.db
+            .run(move |conn| record_attempt(conn, id, status, error, retry_at))
+            .await
+    }
+
+    async fn post_webhook(&self, url: &str, secret: &str, delivery: &Delivery) -> Outcome {
+        let signature = sign(secret.as_bytes(), delivery.payload.as_bytes());
         let response = self
             .client
-            .post(&self.settings.url)
+            .post(url)
             .header("Content-Type", "application/json")
             .header("X-Verdict-Event", &delivery.event)
             .header("X-Verdict-Delivery", delivery.id.to_string())
@@ -89,24 +189,40 @@ impl Dispatcher {
             ),
             Err(e) => (None, Some(format!("request failed: {e}"))),
         };
-        let attempts = delivery.attempts + 1;
-        let retry_at = match &error {
-            Some(_) if attempts < self.settings.max_attempts => {
-                let backoff = self.backoff(attempts);
-                Some(
-                    Utc::now().naive_utc()
-                        + chrono::Duration::from_std(backoff).unwrap_or_default(),
-                )
-            }
-            _ => None,
-        };
-        if let Some(e) = &error {
-            tracing::warn!(delivery = delivery.id, attempts, error = %e, "webhook delivery failed");
+        Outcome {
+            status,
+            error,
+            retry_after: None,
         }
-        let id = delivery.id;
-        self.db
-            .run(move |conn| record_attempt(conn, id, status, error, retry_at))
-            .await
+    }
+
+    async fn post_telegram(&self, bot: &TelegramBot, delivery: &Delivery) -> Outcome {
+        let response = self
+            .client
+            .post(bot.send_message_url())
+            .header("Content-Type", "application/json")
+            .body(delivery.payload.clone())
+            .send()
+            .await;
+        let response = match response {
+            Ok(r) => r,
+            // The URL holds the token: it must not reach the log or the delivery log.
+            Err(e) => {
+                return Outcome {
+                    status: None,
+                    error: Some(format!("request failed: {}", e.without_url())),
+                    retry_after: None,
+                };
+            }
+        };
+        let status = response.status().as_u16();
+        let body = response.bytes().await.unwrap_or_default();
+        let refusal = read_answer(status, &body).err();
+        Outcome {
+            status: Some(status),
+            retry_after: refusal.as_ref().and_then(|r| r.retry_after),
+            error: refusal.map(|r| r.error),
+        }
     }
 
     /// Exponential backoff with full jitter in [base·2^(n−1)/2, base·2^(n−1)].
@@ -115,7 +231,6 @@ impl Dispatcher {
             .unwrap_or(0)
             .min(20);
         let full = self
-            .settings
             .base_backoff
             .saturating_mul(2u32.saturating_pow(exp))
             .min(Duration::from_secs(3600));

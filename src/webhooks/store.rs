@@ -18,6 +18,8 @@ pub enum Event {
     GuardrailFailed,
     /// A running experiment reached its target decision date undecided.
     DecisionDeadlineReached,
+    /// The daily digest (Telegram only).
+    DailyDigest,
 }
 
 impl Event {
@@ -28,7 +30,35 @@ impl Event {
             Event::SrmDetected => "srm.detected",
             Event::GuardrailFailed => "guardrail.failed",
             Event::DecisionDeadlineReached => "decision.deadline_reached",
+            Event::DailyDigest => "digest.daily",
         }
+    }
+}
+
+/// How a delivery goes out; each dispatcher claims only its own channel's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// A signed JSON POST to the webhook URL.
+    Webhook,
+    /// A Telegram `sendMessage`.
+    Telegram,
+}
+
+impl Channel {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Webhook => "webhook",
+            Self::Telegram => "telegram",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Self::Webhook, Self::Telegram]
+            .into_iter()
+            .find(|c| c.as_str() == raw)
     }
 }
 
@@ -87,9 +117,11 @@ pub struct Delivery {
     pub created_at: NaiveDateTime,
     /// When it was delivered.
     pub delivered_at: Option<NaiveDateTime>,
+    /// `webhook` or `telegram`.
+    pub channel: String,
 }
 
-/// Writes a notification to the outbox; call inside the transaction of the
+/// Writes a webhook notification to the outbox; call inside the transaction of the
 /// change it reports so that neither exists without the other.
 pub fn enqueue(
     conn: &mut DbConnection,
@@ -102,29 +134,59 @@ pub fn enqueue(
         "occurred_at": now.to_rfc3339(),
         "data": data,
     });
+    insert(conn, Channel::Webhook, event, &payload)
+}
+
+/// Writes a Telegram message (HTML `text` to `chat`) to the outbox; like
+/// [`enqueue`], inside the transaction of what it reports.
+pub fn enqueue_telegram(
+    conn: &mut DbConnection,
+    event: Event,
+    chat: &str,
+    text: &str,
+) -> Result<(), DbError> {
+    insert(
+        conn,
+        Channel::Telegram,
+        event,
+        &super::telegram::send_message_body(chat, text),
+    )
+}
+
+fn insert(
+    conn: &mut DbConnection,
+    channel: Channel,
+    event: Event,
+    payload: &serde_json::Value,
+) -> Result<(), DbError> {
+    let now = Utc::now().naive_utc();
     diesel::insert_into(wd::table)
         .values((
+            wd::channel.eq(channel.as_str()),
             wd::event.eq(event.as_str()),
             wd::payload.eq(payload.to_string()),
             wd::status.eq(DeliveryStatus::Pending.as_str()),
             wd::attempts.eq(0),
-            wd::next_attempt_at.eq(now.naive_utc()),
-            wd::created_at.eq(now.naive_utc()),
+            wd::next_attempt_at.eq(now),
+            wd::created_at.eq(now),
         ))
         .execute(conn)?;
     Ok(())
 }
 
-/// Claims up to `limit` due deliveries for `lease`, so that other replicas skip
-/// them meanwhile. A row is claimed only if nobody holds a live lease on it.
+/// Claims up to `limit` due deliveries of `channel` for `lease`, so that other
+/// replicas skip them meanwhile. A row is claimed only if nobody holds a live
+/// lease on it.
 pub fn claim_due(
     conn: &mut DbConnection,
+    channel: Channel,
     limit: i64,
     lease: chrono::Duration,
 ) -> Result<Vec<Delivery>, DbError> {
     let now = Utc::now().naive_utc();
     let free = wd::claimed_until.is_null().or(wd::claimed_until.lt(now));
     let candidates: Vec<i64> = wd::table
+        .filter(wd::channel.eq(channel.as_str()))
         .filter(wd::status.eq(DeliveryStatus::Pending.as_str()))
         .filter(wd::next_attempt_at.le(now))
         .filter(free)
@@ -180,11 +242,15 @@ pub fn record_attempt(
 /// The delivery log, newest first.
 pub fn list(
     conn: &mut DbConnection,
+    channel: Option<Channel>,
     status: Option<&str>,
     before_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<Delivery>, DbError> {
     let mut query = wd::table.into_boxed();
+    if let Some(channel) = channel {
+        query = query.filter(wd::channel.eq(channel.as_str()));
+    }
     if let Some(status) = status {
         query = query.filter(wd::status.eq(status.to_owned()));
     }
