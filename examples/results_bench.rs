@@ -86,6 +86,7 @@ fn seed(conn: &mut DbConnection, o: &Options) {
         description: String::new(),
         direction: serde_json::from_value(json!(direction)).expect("direction"),
         definition: serde_json::from_value(definition).expect("metric definition"),
+        data_source: None,
         created_at: Utc::now().naive_utc(),
         updated_at: Utc::now().naive_utc(),
     };

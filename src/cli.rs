@@ -100,6 +100,11 @@ pub struct SeedArgs {
     /// Also simulate this many users (exposures through flag evaluation, and events).
     #[arg(long, requires = "demo")]
     pub simulate_users: Option<usize>,
+    /// Keep the simulated events in this PostgreSQL warehouse instead of
+    /// Verdict's database (an `events` table and a dbt-style view), as data
+    /// source `analytics` that every demo metric is computed on.
+    #[arg(long, requires = "simulate_users")]
+    pub warehouse: Option<String>,
     /// Random seed of the simulation.
     #[arg(long, default_value_t = 42)]
     pub simulation_seed: u64,

@@ -26,4 +26,5 @@ pub mod server;
 pub mod startup;
 pub mod state;
 pub mod telegram;
+pub mod warehouse;
 pub mod webhooks;

@@ -87,6 +87,13 @@ fn seed(common: &CommonArgs, args: &SeedArgs) -> Result<(), StartError> {
             "simulated {} users: {} exposures, {} events",
             sim.users, sim.exposures, sim.events
         );
+        if let Some(url) = &args.warehouse {
+            let moved = verdict::seed::warehouse::move_events(&mut conn, url)?;
+            eprintln!(
+                "moved {moved} events to the warehouse; demo metrics are computed on data source `{}`",
+                verdict::seed::warehouse::SOURCE_KEY
+            );
+        }
         let snapshots = verdict::seed::daily_snapshots(&mut conn, now)?;
         eprintln!("stored {snapshots} daily results snapshots");
     }

@@ -27,6 +27,7 @@ use utoipa_actix_web::AppExt;
         (name = "session", description = "The caller's identity"),
         (name = "events", description = "Event ingestion (batched, idempotent)"),
         (name = "metrics", description = "The metric catalogue"),
+        (name = "data-sources", description = "Warehouses metrics are computed on, in place (admin)"),
         (name = "experiments", description = "Experiments: definition, lifecycle, phases"),
         (name = "flags", description = "Feature flags and their per-environment targeting"),
         (name = "segments", description = "Reusable audiences referenced by flag rules"),

@@ -141,6 +141,7 @@ async fn funnel_steps_follow_first_exposure(backend: Backend) {
         description: String::new(),
         direction: Direction::HigherIsBetter,
         definition: definition.clone(),
+        data_source: None,
         created_at: base,
         updated_at: base,
     };

@@ -86,6 +86,7 @@ fn converted() -> Metric {
             filters: Vec::new(),
             window_hours: None,
         },
+        data_source: None,
         created_at: launch(),
         updated_at: launch(),
     }

@@ -376,6 +376,7 @@ async fn aggregation_agrees_with_in_memory_reference(backend: Backend) {
                 description: String::new(),
                 direction: Direction::HigherIsBetter,
                 definition: metric(def.clone()),
+                data_source: None,
                 created_at: t0(),
                 updated_at: t0(),
             };

@@ -36,6 +36,11 @@ pub struct MetricIn {
     pub direction: Direction,
     /// How it is computed from events.
     pub definition: MetricDefinition,
+    /// Compute it on this data source's events relation instead of Verdict's
+    /// own events (an admin configures sources).
+    #[serde(default)]
+    #[schema(min_length = 1)]
+    pub data_source: Option<String>,
 }
 
 /// A catalogue entry.
@@ -51,6 +56,9 @@ pub struct MetricOut {
     pub direction: Direction,
     /// How it is computed from events.
     pub definition: MetricDefinition,
+    /// The data source it is computed on (absent: Verdict's own events).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_source: Option<String>,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last changed.
@@ -65,6 +73,7 @@ impl From<Metric> for MetricOut {
             description: m.description,
             direction: m.direction,
             definition: m.definition,
+            data_source: m.data_source,
             created_at: m.created_at.and_utc(),
             updated_at: m.updated_at.and_utc(),
         }
@@ -80,6 +89,7 @@ impl MetricIn {
             description: self.description,
             direction: self.direction,
             definition: self.definition,
+            data_source: self.data_source,
             created_at: now,
             updated_at: now,
         }

@@ -2,6 +2,7 @@
 //! (`Authorized<Pm>` etc.) and in its OpenAPI `security` scope.
 
 mod audit;
+mod data_sources;
 mod decisions;
 mod definition_routes;
 mod error_mapping;
@@ -76,6 +77,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(layers::get_layer)
         .service(layers::replace_layer)
         .service(layers::delete_layer)
+        .service(data_sources::list_data_sources)
+        .service(data_sources::create_data_source)
+        .service(data_sources::get_data_source)
+        .service(data_sources::replace_data_source)
+        .service(data_sources::delete_data_source)
+        .service(data_sources::test_data_source)
         .service(audit::list_audit)
         .service(stats::analyze)
         .service(stats::power)

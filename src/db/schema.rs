@@ -25,6 +25,7 @@ diesel::table! {
         definition -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        data_source -> Nullable<Text>,
     }
 }
 
@@ -248,5 +249,32 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Warehouses metrics may be computed on (`url` is a secret).
+    data_sources (key) {
+        key -> Text,
+        url -> Text,
+        definition -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        updated_by -> Text,
+    }
+}
+
+diesel::table! {
+    /// Only on a warehouse connection: the temporary copy of one phase's
+    /// exposures an analysis there joins (`src/warehouse/relation.rs`).
+    #[sql_name = "exposures"]
+    warehouse_exposures (experiment_key, phase, unit_id) {
+        experiment_key -> Text,
+        phase -> Integer,
+        unit_id -> Text,
+        variant -> Text,
+        first_seen -> Timestamp,
+        recorded_at -> Timestamp,
+        dimensions -> Nullable<Text>,
     }
 }

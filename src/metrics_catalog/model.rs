@@ -261,6 +261,8 @@ pub struct Metric {
     pub direction: Direction,
     /// How it is computed.
     pub definition: MetricDefinition,
+    /// The data source it is computed on (`None`: Verdict's own events).
+    pub data_source: Option<String>,
     /// When it was created (UTC).
     pub created_at: NaiveDateTime,
     /// When it last changed (UTC).

@@ -20,6 +20,7 @@ struct MetricRow {
     definition: String,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    data_source: Option<String>,
 }
 
 fn direction_str(d: Direction) -> &'static str {
@@ -41,6 +42,7 @@ impl MetricRow {
                 .map_err(|e| DomainError::invalid("definition", e.to_string()))?,
             created_at: m.created_at,
             updated_at: m.updated_at,
+            data_source: m.data_source.clone(),
         })
     }
 
@@ -62,9 +64,23 @@ impl MetricRow {
             description: self.description,
             direction,
             definition,
+            data_source: self.data_source,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
+    }
+}
+
+/// Refuses (422) a metric computed on a data source that does not exist.
+fn check_source(conn: &mut DbConnection, metric: &Metric) -> Result<(), DomainError> {
+    match &metric.data_source {
+        Some(source) if !crate::warehouse::store::exists(conn, source)? => {
+            Err(DomainError::invalid(
+                "data_source",
+                format!("no data source `{source}` (create it with POST /api/v1/data-sources)"),
+            ))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -111,6 +127,7 @@ pub fn create(
     metric.created_at = now;
     metric.updated_at = now;
     write_transaction(conn, |conn| {
+        check_source(conn, &metric)?;
         if metric_exists(conn, &metric.key)? {
             return Err(DomainError::Conflict(format!(
                 "metric `{}` already exists",
@@ -142,6 +159,7 @@ pub fn update(
     validate_metric(&metric.key, &metric.name, &metric.definition).map_err(DomainError::Invalid)?;
     write_transaction(conn, |conn| {
         let before = get(conn, &metric.key)?;
+        check_source(conn, &metric)?;
         metric.created_at = before.created_at;
         metric.updated_at = Utc::now().naive_utc();
         diesel::update(metrics::table.find(&metric.key))

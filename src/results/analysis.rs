@@ -27,6 +27,7 @@ use crate::domain_error::DomainError;
 use crate::experiments::{self, Engine, Experiment, MarginType, Phase};
 use crate::metrics_catalog::semantics::{metric_spec, supports_cuped};
 use crate::metrics_catalog::{self, Direction, Metric, MetricDefinition};
+use crate::warehouse::Sessions;
 
 /// Power the planned sample is sized for.
 pub const PLANNED_POWER: f64 = 0.8;
@@ -382,6 +383,7 @@ fn advance(
     let stored: Vec<StateMetric<'_>> = metrics
         .iter()
         .filter_map(|(_, m)| m.as_ref().ok())
+        .filter(|m| m.data_source.is_none())
         .map(|m| StateMetric {
             key: &m.key,
             definition: &m.definition,
@@ -417,7 +419,18 @@ fn compute_from(
         }
     };
     let (arms, first_exposure) = exposure_counts(conn, &exp, &phase, as_of, stamped_before)?;
-    let inputs = metric_inputs(conn, &exp, &phase, &resolved, source, as_of, &arms, None)?;
+    let mut sessions = Sessions::new(&exp.key, phase.number);
+    let inputs = metric_inputs(
+        conn,
+        &mut sessions,
+        &exp,
+        &phase,
+        &resolved,
+        source,
+        as_of,
+        &arms,
+        None,
+    )?;
     let mut results = assemble(
         &exp,
         phase.number,
@@ -440,6 +453,7 @@ fn compute_from(
     for dimension in dimensions {
         results.breakdowns.push(breakdown::compute(
             conn,
+            &mut sessions,
             &breakdown::Scope {
                 exp: &exp,
                 phase: &phase,
@@ -471,6 +485,7 @@ pub enum Breakdowns<'a> {
 #[allow(clippy::too_many_arguments)]
 pub(super) fn metric_inputs(
     conn: &mut DbConnection,
+    sessions: &mut Sessions<'_>,
     exp: &Experiment,
     phase: &Phase,
     resolved: &[RoleMetric],
@@ -499,22 +514,40 @@ pub(super) fn metric_inputs(
             slice,
             ingested_by_as_of: matches!(source, Source::KnownBy(_)),
         };
-        let (sums, steps) = match &metric.definition {
-            MetricDefinition::Funnel { steps, .. } => {
-                let counts = match source {
-                    Source::Events(_) | Source::KnownBy(_) => funnel_counts(conn, &query)?,
-                    Source::Stored(_) => stored_funnel_counts(conn, &query, &metric.key)?,
-                };
-                (
-                    funnel::sums(&counts, &variants, steps.len()),
-                    Some(funnel::steps(exp, steps, &variants, &counts)),
-                )
+        let read = match &metric.data_source {
+            None => read_metric(conn, exp, &metric, &query, source, &variants)?,
+            // On a warehouse the direct aggregation runs (it holds no stored
+            // values); a source that fails makes only its metrics unavailable.
+            Some(key) => {
+                let on_source = sessions.get(conn, key).and_then(|warehouse| {
+                    let query = MetricQuery {
+                        ingested_by_as_of: false,
+                        ..query
+                    };
+                    read_metric(
+                        warehouse,
+                        exp,
+                        &metric,
+                        &query,
+                        Source::Events(as_of),
+                        &variants,
+                    )
+                    .map_err(|e| e.to_string())
+                });
+                match on_source {
+                    Ok(read) => read,
+                    Err(why) => {
+                        inputs.push(MetricInput::Missing(unavailable_metric(
+                            &metric,
+                            *role,
+                            format!("data source `{key}`: {why}"),
+                        )));
+                        continue;
+                    }
+                }
             }
-            _ => match source {
-                Source::Events(_) | Source::KnownBy(_) => (arm_sums(conn, &query)?, None),
-                Source::Stored(_) => (stored_arm_sums(conn, &query, &metric.key)?, None),
-            },
         };
+        let (sums, steps) = read;
         let spec = metric_spec(&metric, pre_period_secs.is_some());
         let arm_data = arms
             .iter()
@@ -532,6 +565,44 @@ pub(super) fn metric_inputs(
         }));
     }
     Ok(inputs)
+}
+
+/// A metric's per-arm sums (and a funnel's steps) read from `conn`.
+fn read_metric(
+    conn: &mut DbConnection,
+    exp: &Experiment,
+    metric: &Metric,
+    query: &MetricQuery<'_>,
+    source: Source,
+    variants: &[String],
+) -> Result<(Vec<ArmSums>, Option<Vec<FunnelStep>>), ResultsError> {
+    Ok(match &metric.definition {
+        MetricDefinition::Funnel { steps, .. } => {
+            let counts = match source {
+                Source::Events(_) | Source::KnownBy(_) => funnel_counts(conn, query)?,
+                Source::Stored(_) => stored_funnel_counts(conn, query, &metric.key)?,
+            };
+            (
+                funnel::sums(&counts, variants, steps.len()),
+                Some(funnel::steps(exp, steps, variants, &counts)),
+            )
+        }
+        _ => match source {
+            Source::Events(_) | Source::KnownBy(_) => (arm_sums(conn, query)?, None),
+            Source::Stored(_) => (stored_arm_sums(conn, query, &metric.key)?, None),
+        },
+    })
+}
+
+/// The result of `metric` when its data could not be read: why, with its
+/// name, kind and direction.
+fn unavailable_metric(metric: &Metric, role: MetricRole, why: String) -> MetricResult {
+    MetricResult {
+        name: metric.name.clone(),
+        kind: metric.definition.kind().to_owned(),
+        direction: metric.direction,
+        ..missing_metric(&metric.key, role, why)
+    }
 }
 
 /// One metric's input to [`assemble`].

@@ -19,6 +19,7 @@ use super::sql::{Slice, SliceValue, dimension_counts};
 use super::state::dialect;
 use crate::db::DbConnection;
 use crate::experiments::{Experiment, Phase};
+use crate::warehouse::Sessions;
 
 /// Most values shown on their own; the rest are pooled as [`OTHER`].
 pub const MAX_SLICES: usize = 20;
@@ -82,6 +83,7 @@ pub(super) struct Scope<'a> {
 /// The breakdown of the scope's results by `dimension`.
 pub(super) fn compute(
     conn: &mut DbConnection,
+    sessions: &mut Sessions<'_>,
     scope: &Scope<'_>,
     dimension: &str,
 ) -> Result<Breakdown, ResultsError> {
@@ -145,6 +147,7 @@ pub(super) fn compute(
         let slice = Slice { dimension, value };
         let inputs = metric_inputs(
             conn,
+            sessions,
             scope.exp,
             scope.phase,
             scope.metrics,

@@ -30,6 +30,7 @@ fn metric(
         description: description.into(),
         direction,
         definition,
+        data_source: None,
         created_at: now,
         updated_at: now,
     }

@@ -5,6 +5,7 @@
 
 mod catalogue;
 mod simulate;
+pub mod warehouse;
 
 use chrono::{NaiveDateTime, TimeDelta};
 
