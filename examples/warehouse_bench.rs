@@ -98,11 +98,20 @@ fn seed(conn: &mut DbConnection, dwh: &mut PgConnection, dwh_url: &str, o: &Opti
     };
     verdict::warehouse::store::create(conn, "bench", source).expect("data source");
     let definitions = [
-        ("topup", json!({"type": "conversion", "event": "purchase", "window_hours": 168,
-            "filters": [{"property": "auto_topup", "op": "eq", "value": true}]})),
-        ("stars", json!({"type": "sum", "event": "purchase", "winsorize_percentile": 99})),
-        ("stars_per_session", json!({"type": "ratio", "numerator": {"event": "purchase"},
-            "denominator": {"event": "session"}})),
+        (
+            "topup",
+            json!({"type": "conversion", "event": "purchase", "window_hours": 168,
+            "filters": [{"property": "auto_topup", "op": "eq", "value": true}]}),
+        ),
+        (
+            "stars",
+            json!({"type": "sum", "event": "purchase", "winsorize_percentile": 99}),
+        ),
+        (
+            "stars_per_session",
+            json!({"type": "ratio", "numerator": {"event": "purchase"},
+            "denominator": {"event": "session"}}),
+        ),
         ("nps", json!({"type": "nps", "event": "nps_survey"})),
     ];
     for (key, definition) in definitions {
@@ -189,11 +198,19 @@ fn assert_same(a: &ExperimentResults, b: &ExperimentResults) {
         for (ax, ay) in x.arms.iter().zip(&y.arms) {
             assert_eq!(ax.units, ay.units, "{} units", x.metric);
             let (p, q) = (ax.mean.unwrap_or(0.0), ay.mean.unwrap_or(0.0));
-            assert!((p - q).abs() <= 1e-9 * p.abs().max(1.0), "{}: {p} vs {q}", x.metric);
+            assert!(
+                (p - q).abs() <= 1e-9 * p.abs().max(1.0),
+                "{}: {p} vs {q}",
+                x.metric
+            );
         }
         for (cx, cy) in x.comparisons.iter().zip(&y.comparisons) {
             let (p, q) = (cx.estimate.unwrap_or(0.0), cy.estimate.unwrap_or(0.0));
-            assert!((p - q).abs() <= 1e-9 * p.abs().max(1.0), "{}: {p} vs {q}", x.metric);
+            assert!(
+                (p - q).abs() <= 1e-9 * p.abs().max(1.0),
+                "{}: {p} vs {q}",
+                x.metric
+            );
         }
     }
 }
@@ -230,16 +247,30 @@ fn main() {
     let (mut own, mut warehouse, mut copy) = (Vec::new(), Vec::new(), Vec::new());
     for run in 0..o.runs {
         let started = Instant::now();
-        let a = verdict::results::compute(conn, "bench", cut_off, SnapshotSource::Manual, Breakdowns::Skip)
-            .expect("own results");
+        let a = verdict::results::compute(
+            conn,
+            "bench",
+            cut_off,
+            SnapshotSource::Manual,
+            Breakdowns::Skip,
+        )
+        .expect("own results");
         own.push(started.elapsed().as_secs_f64());
         let started = Instant::now();
-        let source = verdict::warehouse::store::get(conn, "dwh").expect("source").source;
+        let source = verdict::warehouse::store::get(conn, "dwh")
+            .expect("source")
+            .source;
         verdict::warehouse::session::prepare(conn, &source, "bench_dwh", 1).expect("copy");
         copy.push(started.elapsed().as_secs_f64());
         let started = Instant::now();
-        let b = verdict::results::compute(conn, "bench_dwh", cut_off, SnapshotSource::Manual, Breakdowns::Skip)
-            .expect("warehouse results");
+        let b = verdict::results::compute(
+            conn,
+            "bench_dwh",
+            cut_off,
+            SnapshotSource::Manual,
+            Breakdowns::Skip,
+        )
+        .expect("warehouse results");
         warehouse.push(started.elapsed().as_secs_f64());
         assert_same(&a, &b);
         println!(

@@ -267,7 +267,7 @@ pub fn compute(
         SnapshotSource::Historical => Source::KnownBy(as_of),
         SnapshotSource::Scheduled | SnapshotSource::Manual => Source::Events(as_of),
     };
-    compute_from(conn, key, from, source, breakdowns)
+    compute_from(conn, &mut Warehouses::new(), key, from, source, breakdowns)
 }
 
 /// Computes the results of experiment `key` as of now: advances its stored
@@ -281,15 +281,103 @@ pub fn compute_current(
     breakdowns: Breakdowns<'_>,
 ) -> Result<ExperimentResults, ResultsError> {
     let watermark = ingest_clock::watermark(conn)?;
+    // Warehouse reads first, outside the transaction: on SQLite it holds the
+    // write lock, which must not wait on another database.
+    let mut warehouses = Warehouses::prefetched(conn, key, watermark)?;
     write_transaction(conn, |conn| {
         compute_from(
             conn,
+            &mut warehouses,
             key,
             Source::Stored(watermark),
             SnapshotSource::Manual,
             breakdowns,
         )
     })
+}
+
+/// What a metric read yields: per-arm sums, and a funnel's steps.
+type Read = (Vec<ArmSums>, Option<Vec<FunnelStep>>);
+
+/// The warehouse side of one computation: its sessions, and the reads made
+/// ahead of it (whole-phase reads; breakdown slices read when they run).
+pub(super) struct Warehouses {
+    sessions: Option<Sessions>,
+    ahead: Vec<(String, Result<Read, String>)>,
+}
+
+impl Warehouses {
+    /// None opened yet.
+    fn new() -> Self {
+        Self {
+            sessions: None,
+            ahead: Vec::new(),
+        }
+    }
+
+    /// With the whole-phase read of every warehouse metric of `key` as of
+    /// `as_of` already made.
+    fn prefetched(
+        conn: &mut DbConnection,
+        key: &str,
+        as_of: NaiveDateTime,
+    ) -> Result<Self, ResultsError> {
+        let mut w = Self::new();
+        let (exp, phase) = current_phase(conn, key)?;
+        let variants: Vec<String> = phase.arms.iter().map(|a| a.variant.clone()).collect();
+        for (_, metric) in resolve_metrics(conn, &exp)? {
+            let Ok(metric) = metric else { continue };
+            let Some(source) = metric.data_source.clone() else {
+                continue;
+            };
+            let query = MetricQuery {
+                experiment: &exp.key,
+                phase: phase.number,
+                metric: &metric.definition,
+                as_of,
+                pre_period_secs: pre_period_secs(&exp, &metric),
+                slice: None,
+                ingested_by_as_of: false,
+            };
+            let read = w.read(conn, &source, &exp, &metric, &query, &variants);
+            w.ahead.push((metric.key.clone(), read));
+        }
+        Ok(w)
+    }
+
+    /// `metric`'s read on data source `source`: made ahead, or now.
+    fn read(
+        &mut self,
+        conn: &mut DbConnection,
+        source: &str,
+        exp: &Experiment,
+        metric: &Metric,
+        query: &MetricQuery<'_>,
+        variants: &[String],
+    ) -> Result<Read, String> {
+        if query.slice.is_none()
+            && let Some(i) = self.ahead.iter().position(|(k, _)| *k == metric.key)
+        {
+            return self.ahead.swap_remove(i).1;
+        }
+        let sessions = self
+            .sessions
+            .get_or_insert_with(|| Sessions::new(&exp.key, query.phase));
+        let warehouse = sessions.get(conn, source)?;
+        let query = MetricQuery {
+            ingested_by_as_of: false,
+            ..query.clone()
+        };
+        read_metric(
+            warehouse,
+            exp,
+            metric,
+            &query,
+            Source::Events(query.as_of),
+            variants,
+        )
+        .map_err(|e| e.to_string())
+    }
 }
 
 /// Brings the stored per-unit values of `key`'s current phase up to date
@@ -401,6 +489,7 @@ fn advance(
 
 fn compute_from(
     conn: &mut DbConnection,
+    warehouses: &mut Warehouses,
     key: &str,
     source: Source,
     made_by: SnapshotSource,
@@ -419,17 +508,8 @@ fn compute_from(
         }
     };
     let (arms, first_exposure) = exposure_counts(conn, &exp, &phase, as_of, stamped_before)?;
-    let mut sessions = Sessions::new(&exp.key, phase.number);
     let inputs = metric_inputs(
-        conn,
-        &mut sessions,
-        &exp,
-        &phase,
-        &resolved,
-        source,
-        as_of,
-        &arms,
-        None,
+        conn, warehouses, &exp, &phase, &resolved, source, as_of, &arms, None,
     )?;
     let mut results = assemble(
         &exp,
@@ -453,7 +533,7 @@ fn compute_from(
     for dimension in dimensions {
         results.breakdowns.push(breakdown::compute(
             conn,
-            &mut sessions,
+            warehouses,
             &breakdown::Scope {
                 exp: &exp,
                 phase: &phase,
@@ -485,7 +565,7 @@ pub enum Breakdowns<'a> {
 #[allow(clippy::too_many_arguments)]
 pub(super) fn metric_inputs(
     conn: &mut DbConnection,
-    sessions: &mut Sessions<'_>,
+    warehouses: &mut Warehouses,
     exp: &Experiment,
     phase: &Phase,
     resolved: &[RoleMetric],
@@ -519,21 +599,7 @@ pub(super) fn metric_inputs(
             // On a warehouse the direct aggregation runs (it holds no stored
             // values); a source that fails makes only its metrics unavailable.
             Some(key) => {
-                let on_source = sessions.get(conn, key).and_then(|warehouse| {
-                    let query = MetricQuery {
-                        ingested_by_as_of: false,
-                        ..query
-                    };
-                    read_metric(
-                        warehouse,
-                        exp,
-                        &metric,
-                        &query,
-                        Source::Events(as_of),
-                        &variants,
-                    )
-                    .map_err(|e| e.to_string())
-                });
+                let on_source = warehouses.read(conn, key, exp, &metric, &query, &variants);
                 match on_source {
                     Ok(read) => read,
                     Err(why) => {

@@ -13,13 +13,12 @@ use utoipa::ToSchema;
 use super::aggregate::load;
 use super::analysis::{
     ArmExposure, MetricResult, ResultsError, RoleMetric, SnapshotSource, Source, SrmCheck,
-    assemble, metric_inputs,
+    Warehouses, assemble, metric_inputs,
 };
 use super::sql::{Slice, SliceValue, dimension_counts};
 use super::state::dialect;
 use crate::db::DbConnection;
 use crate::experiments::{Experiment, Phase};
-use crate::warehouse::Sessions;
 
 /// Most values shown on their own; the rest are pooled as [`OTHER`].
 pub const MAX_SLICES: usize = 20;
@@ -83,7 +82,7 @@ pub(super) struct Scope<'a> {
 /// The breakdown of the scope's results by `dimension`.
 pub(super) fn compute(
     conn: &mut DbConnection,
-    sessions: &mut Sessions<'_>,
+    warehouses: &mut Warehouses,
     scope: &Scope<'_>,
     dimension: &str,
 ) -> Result<Breakdown, ResultsError> {
@@ -147,7 +146,7 @@ pub(super) fn compute(
         let slice = Slice { dimension, value };
         let inputs = metric_inputs(
             conn,
-            sessions,
+            warehouses,
             scope.exp,
             scope.phase,
             scope.metrics,

@@ -220,17 +220,17 @@ pub fn prepare(
 
 /// The sessions one analysis opened, by source key; a source that failed
 /// keeps its error, so its metrics all report it and it is tried once.
-pub struct Sessions<'a> {
-    key: &'a str,
+pub struct Sessions {
+    key: String,
     phase: u32,
     open: HashMap<String, Result<DbConnection, String>>,
 }
 
-impl<'a> Sessions<'a> {
+impl Sessions {
     /// None open yet, for `key`'s `phase`.
-    pub fn new(key: &'a str, phase: u32) -> Self {
+    pub fn new(key: &str, phase: u32) -> Self {
         Self {
-            key,
+            key: key.to_owned(),
             phase,
             open: HashMap::new(),
         }
@@ -246,7 +246,7 @@ impl<'a> Sessions<'a> {
             let prepared = super::store::get(conn, source)
                 .map_err(|e| e.to_string())
                 .and_then(|s| {
-                    prepare(conn, &s.source, self.key, self.phase).map_err(|e| {
+                    prepare(conn, &s.source, &self.key, self.phase).map_err(|e| {
                         tracing::warn!(source, error = %e, "data source unavailable");
                         e.to_string()
                     })
