@@ -15,11 +15,9 @@
 mod common;
 
 use std::collections::{BTreeSet, HashSet};
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Instant;
 
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
@@ -30,8 +28,8 @@ use verdict::auth::telegram::TelegramVerifier;
 use verdict::auth::{DEFAULT_CLIENT_EVENTS, MiniAppEnvironment, MiniApps, Role};
 use verdict::db::schema::{events, exposures};
 use verdict::state::Settings;
+use verdict_testkit::browser;
 
-const BROWSER_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser");
 /// The experiments the page reads, defined as the bundled bot's demo has them.
 const FLAGS: [&str; 2] = ["digest_layout", "import_hint"];
 /// What `page.js` falls back to on an error.
@@ -43,79 +41,6 @@ const VALID_PAGES: usize = 4;
 const POSITIONS: &str = "BTC 0.25\neth: 1,5\n\nTON\t100";
 /// The background the example must take from the stand-in's Telegram theme.
 const THEMED_BACKGROUND: &str = "rgb(23, 33, 43)";
-
-/// Chromium to launch, once Node.js and `tests/browser/node_modules` are
-/// there; `None` (after a loud message) when something is missing outside CI.
-fn prerequisites() -> Option<PathBuf> {
-    let chromium = std::env::var_os("CHROMIUM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| "/usr/bin/chromium".into());
-    let missing = if !chromium.is_file() {
-        Some(format!("Chromium not found at {}", chromium.display()))
-    } else if Command::new("node").arg("--version").output().is_err() {
-        Some("Node.js (`node`) not found".to_owned())
-    } else {
-        None
-    };
-    if let Some(why) = missing {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{why}: the browser test must run in CI (CI is set)"
-        );
-        // Straight to stderr, not `eprintln!`: the test harness captures that
-        // for passing tests, and a skip must be seen.
-        let bar = "!".repeat(78);
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n{bar}\nSKIPPED tests/browser.rs: {why}.\nInstall chromium and Node.js (or set CHROMIUM=/path/to/chromium) to run it;\nwith CI set this is a failure.\n{bar}\n"
-        );
-        return None;
-    }
-    install_node_modules();
-    Some(chromium)
-}
-
-/// `npm ci` once per test process (both backends' tests ask), never
-/// downloading Playwright's own browsers.
-fn install_node_modules() {
-    static INSTALL: Mutex<()> = Mutex::new(());
-    let _one = INSTALL.lock().unwrap_or_else(PoisonError::into_inner);
-    if Path::new(BROWSER_DIR).join("node_modules").is_dir() {
-        return;
-    }
-    let status = Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund"])
-        .current_dir(BROWSER_DIR)
-        .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
-        .status()
-        .expect("npm runs");
-    assert!(status.success(), "npm ci in tests/browser failed");
-}
-
-/// Runs `run.mjs` with `spec`; its JSON report and how long it ran. One
-/// browser at a time: two backends' Chromiums side by side on a small machine
-/// only make both slow.
-fn run_browser(chromium: &Path, spec: &Value) -> (Value, Duration) {
-    static ONE_BROWSER: Mutex<()> = Mutex::new(());
-    let _one = ONE_BROWSER.lock().unwrap_or_else(PoisonError::into_inner);
-    let started = Instant::now();
-    let out = Command::new("node")
-        .arg("run.mjs")
-        .current_dir(BROWSER_DIR)
-        .env("BROWSER_SPEC", spec.to_string())
-        .env("CHROMIUM", chromium)
-        .output()
-        .expect("node runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "run.mjs failed: {stderr}");
-    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "run.mjs printed no JSON ({e}): {}\n{stderr}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    });
-    (report, started.elapsed())
-}
 
 /// An origin of its own (another port) serving the bundled page from `dir`.
 fn serve_page(dir: PathBuf) -> (String, ServerHandle) {
@@ -319,7 +244,7 @@ fn check_unlisted(page: &Value) {
 /// `targetingKey`/`unit_id` they claim; the refused and blocked launches
 /// store nothing at all.
 async fn mini_app_in_chromium(backend: Backend) {
-    let Some(chromium) = prerequisites() else {
+    let Some(chromium) = browser::prerequisites("tests/browser.rs") else {
         return;
     };
     let started = Instant::now();
@@ -360,9 +285,10 @@ async fn mini_app_in_chromium(backend: Backend) {
         "verdictUrl": server.url(), "botToken": bot_token, "outDir": dir.path(), "pages": pages,
         "example": {"origin": origin, "user": telegram_user(example_user), "positions": POSITIONS},
     });
-    let (out, runner) = actix_web::rt::task::spawn_blocking(move || run_browser(&chromium, &spec))
-        .await
-        .expect("runner thread");
+    let (out, runner) =
+        actix_web::rt::task::spawn_blocking(move || browser::run("run.mjs", &chromium, &spec))
+            .await
+            .expect("runner thread");
 
     let mut page_events = Vec::new();
     for (i, user) in valid.iter().enumerate() {

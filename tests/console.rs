@@ -14,7 +14,7 @@ use common::{Backend, TestApp, send};
 use serde_json::Value;
 use verdict::auth::Role;
 use verdict::console::links::{self, LoginLink};
-use verdict_testkit::backend_tests;
+use verdict_testkit::{COMPARISON_FIELDS, backend_tests};
 
 /// A cookie jar and what the last response said.
 #[derive(Default)]
@@ -433,13 +433,7 @@ async fn pages_show_the_demo_with_the_apis_numbers(backend: Backend) {
                     .nth(1)
                     .expect("a row per comparison");
                 let row = &row[..row.find("</tr>").expect("row end")];
-                for field in [
-                    "estimate",
-                    "ci_lower",
-                    "ci_upper",
-                    "p_value",
-                    "p_value_adjusted",
-                ] {
+                for field in COMPARISON_FIELDS {
                     let shown =
                         value_of(row, &[&format!("data-field=\"{field}\"")]).unwrap_or_default();
                     match c[field].as_f64() {

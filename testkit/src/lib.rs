@@ -6,6 +6,7 @@
 //! against.
 
 mod app;
+pub mod browser;
 mod db;
 pub mod reference;
 mod server;
@@ -13,6 +14,16 @@ mod server;
 pub use app::{ROLES, SECRET, TestApp, send};
 pub use db::{Backend, TestDb};
 pub use server::TestServer;
+
+/// The fields of a results comparison the console shows, each with its exact
+/// value in `data-value`: what a console test compares with the API's.
+pub const COMPARISON_FIELDS: [&str; 5] = [
+    "estimate",
+    "ci_lower",
+    "ci_upper",
+    "p_value",
+    "p_value_adjusted",
+];
 
 /// A documented path template (`/api/v1/flags/{key}`) with every parameter
 /// filled in with `sample`, to call it.

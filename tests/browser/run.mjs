@@ -20,7 +20,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { chromium } from 'playwright-core';
+import { launch } from './chromium.mjs';
 import { sign } from '@telegram-apps/init-data-node';
 
 const DAY_MS = 86_400_000;
@@ -146,10 +146,7 @@ async function visitExample(browser, example) {
 const started = performance.now();
 await bundle();
 const bundled = performance.now();
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--no-proxy-server'],
-});
+const browser = await launch();
 const launched = performance.now();
 try {
   const [example, ...pages] = await Promise.all([
