@@ -13,8 +13,8 @@ use super::store::{Channel, Delivery, claim_due, record_attempt};
 use super::telegram::{TelegramBot, read_answer};
 use crate::db::Db;
 
-/// Where and how notifications are sent.
-#[derive(Debug, Clone)]
+/// Where and how notifications are sent (`Debug` hides the secret).
+#[derive(Clone)]
 pub struct WebhookSettings {
     /// The receiver's URL.
     pub url: String,
@@ -26,6 +26,18 @@ pub struct WebhookSettings {
     pub base_backoff: Duration,
     /// Per-request timeout.
     pub timeout: Duration,
+}
+
+impl std::fmt::Debug for WebhookSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookSettings")
+            .field("url", &self.url)
+            .field("secret", &"***")
+            .field("max_attempts", &self.max_attempts)
+            .field("base_backoff", &self.base_backoff)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 enum Target {
@@ -238,5 +250,24 @@ impl Dispatcher {
         half + full
             .saturating_sub(half)
             .mul_f64(rand::rng().random::<f64>())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_secret() {
+        let settings = WebhookSettings {
+            url: "https://hooks.example/verdict".into(),
+            secret: "whsec-do-not-print".into(),
+            max_attempts: 3,
+            base_backoff: Duration::from_secs(1),
+            timeout: Duration::from_secs(2),
+        };
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("whsec-do-not-print"), "{shown}");
+        assert!(shown.contains("hooks.example"));
     }
 }
