@@ -24,6 +24,21 @@ const EXPERIMENTS: [&str; 4] = [
     "vip_paywall_copy",
 ];
 
+/// `GET uri` as an analyst, which must answer 200.
+async fn read<S, B>(app: &S, ctx: &TestApp, uri: &str) -> Value
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    let (status, body) = send(app, ctx.request("GET", uri, Role::Analyst, Value::Null)).await;
+    assert_eq!(status, StatusCode::OK, "{uri}: {body}");
+    body
+}
+
 /// An empty database to play the warehouse.
 fn warehouse() -> TestDb {
     TestDb::new(Backend::Postgres)
@@ -96,29 +111,19 @@ async fn every_metric_kind_gives_the_same_results_on_the_warehouse(backend: Back
         verdict::seed::simulate_users(&mut conn, 1_500, 9, now).expect("simulate");
     }
     let app = test::init_service(verdict::app::build(ctx.state.clone())).await;
-    let call = |method: &str, uri: &str, role, body: Value| ctx.request(method, uri, role, body);
 
     let mut own = Vec::new();
     for key in EXPERIMENTS {
-        let (status, r) = send(
+        let r = read(
             &app,
-            call(
-                "GET",
-                &format!("/api/v1/experiments/{key}/results?refresh=true"),
-                Role::Analyst,
-                Value::Null,
-            ),
+            &ctx,
+            &format!("/api/v1/experiments/{key}/results?refresh=true"),
         )
         .await;
-        assert_eq!(status, StatusCode::OK, "{r}");
         own.push(r);
     }
 
-    let (_, metrics) = send(
-        &app,
-        call("GET", "/api/v1/metrics", Role::Analyst, Value::Null),
-    )
-    .await;
+    let metrics = read(&app, &ctx, "/api/v1/metrics").await;
     let kinds: std::collections::BTreeSet<&str> = metrics
         .as_array()
         .expect("metrics")
@@ -143,11 +148,7 @@ async fn every_metric_kind_gives_the_same_results_on_the_warehouse(backend: Back
     let dwh = warehouse();
     let moved = move_demo_events(&ctx, &dwh);
     assert!(moved > 5_000, "{moved}");
-    let (_, metrics) = send(
-        &app,
-        call("GET", "/api/v1/metrics", Role::Analyst, Value::Null),
-    )
-    .await;
+    let metrics = read(&app, &ctx, "/api/v1/metrics").await;
     assert!(
         metrics
             .as_array()
@@ -158,17 +159,12 @@ async fn every_metric_kind_gives_the_same_results_on_the_warehouse(backend: Back
     );
 
     for (key, own) in EXPERIMENTS.iter().zip(&own) {
-        let (status, dwh) = send(
+        let dwh = read(
             &app,
-            call(
-                "GET",
-                &format!("/api/v1/experiments/{key}/results?refresh=true"),
-                Role::Analyst,
-                Value::Null,
-            ),
+            &ctx,
+            &format!("/api/v1/experiments/{key}/results?refresh=true"),
         )
         .await;
-        assert_eq!(status, StatusCode::OK, "{dwh}");
         for m in dwh["metrics"].as_array().expect("metrics") {
             assert!(m["error"].is_null(), "{key}: {m}");
         }
@@ -188,14 +184,10 @@ async fn every_metric_kind_gives_the_same_results_on_the_warehouse(backend: Back
         assert_eq!(own["recommendation"], dwh["recommendation"], "{key}");
     }
 
-    let (_, cta) = send(
+    let cta = read(
         &app,
-        call(
-            "GET",
-            "/api/v1/experiments/cta_copy/results?dimension=icp_segment&refresh=true",
-            Role::Analyst,
-            Value::Null,
-        ),
+        &ctx,
+        "/api/v1/experiments/cta_copy/results?dimension=icp_segment&refresh=true",
     )
     .await;
     let slices = cta["breakdowns"][0]["slices"].as_array().expect("slices");
@@ -214,14 +206,10 @@ async fn every_metric_kind_gives_the_same_results_on_the_warehouse(backend: Back
         .expect("warehouse")
         .batch_execute("TRUNCATE events")
         .expect("truncate");
-    let (_, empty) = send(
+    let empty = read(
         &app,
-        call(
-            "GET",
-            "/api/v1/experiments/cta_copy/results?refresh=true",
-            Role::Analyst,
-            Value::Null,
-        ),
+        &ctx,
+        "/api/v1/experiments/cta_copy/results?refresh=true",
     )
     .await;
     let means: Vec<f64> = empty["metrics"]
@@ -272,16 +260,7 @@ async fn a_slow_or_down_source_fails_only_its_metrics(backend: Backend) {
         assert_eq!(status, StatusCode::CREATED, "{created}");
     }
     for (metric, source) in [("cta_clicks", "slow"), ("churn", "down")] {
-        let (_, mut m) = send(
-            &app,
-            call(
-                "GET",
-                &format!("/api/v1/metrics/{metric}"),
-                Role::Analyst,
-                Value::Null,
-            ),
-        )
-        .await;
+        let mut m = read(&app, &ctx, &format!("/api/v1/metrics/{metric}")).await;
         let obj = m.as_object_mut().expect("metric");
         for k in ["created_at", "updated_at", "key"] {
             obj.remove(k);
@@ -294,17 +273,12 @@ async fn a_slow_or_down_source_fails_only_its_metrics(backend: Backend) {
         .await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
-    let (status, r) = send(
+    let r = read(
         &app,
-        call(
-            "GET",
-            "/api/v1/experiments/digest_layout/results?refresh=true",
-            Role::Analyst,
-            Value::Null,
-        ),
+        &ctx,
+        "/api/v1/experiments/digest_layout/results?refresh=true",
     )
     .await;
-    assert_eq!(status, StatusCode::OK, "{r}");
     let by_key = |k: &str| {
         r["metrics"]
             .as_array()

@@ -2,6 +2,7 @@
 //! to markup. Every chart is shown beside a table with the same numbers, its
 //! text alternative; the SVG itself carries a short `aria-label`.
 
+use plotters::coord::Shift;
 use plotters::prelude::*;
 
 /// Arm colours, control first (distinguishable for common colour blindness).
@@ -61,6 +62,45 @@ fn finish(svg: String, label: &str) -> String {
     }
 }
 
+/// Draws with `draw` on a white `WIDTH` × `height` SVG canvas; the markup,
+/// responsive and labelled, or nothing when drawing failed (the page still
+/// has the chart's table).
+fn render(
+    height: u32,
+    label: &str,
+    draw: impl for<'b> FnOnce(
+        &DrawingArea<SVGBackend<'b>, Shift>,
+    ) -> Result<(), Box<dyn std::error::Error + 'b>>,
+) -> String {
+    let mut svg = String::new();
+    let failed = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        root.fill(&WHITE)?;
+        draw(&root)?;
+        root.present()?;
+        Ok(())
+    })()
+    .is_err();
+    if failed {
+        return String::new();
+    }
+    finish(svg, label)
+}
+
+/// The series legend at `position`.
+fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .label_font((FONT, 14))
+        .draw()
+}
+
 fn padded(lo: f64, hi: f64) -> (f64, f64) {
     let (lo, hi) = if lo.is_finite() && hi.is_finite() && lo < hi {
         (lo, hi)
@@ -83,12 +123,9 @@ pub fn forest(rows: &[Interval], label: &str) -> String {
         (lo.min(r.lower), hi.max(r.upper))
     });
     let (lo, hi) = padded(lo, hi);
-    let mut svg = String::new();
-    let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
-        root.fill(&WHITE)?;
+    render(height, label, |root| {
         let n = rows.len().max(1) as f64;
-        let mut chart = ChartBuilder::on(&root)
+        let mut chart = ChartBuilder::on(root)
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(110)
@@ -133,23 +170,15 @@ pub fn forest(rows: &[Interval], label: &str) -> String {
                 colour.filled(),
             )))?;
         }
-        root.present()?;
         Ok(())
-    })();
-    if drawn.is_err() {
-        return String::new();
-    }
-    finish(svg, label)
+    })
 }
 
 /// A funnel step chart: per step, one bar per arm with the share of exposed
 /// units that reached it.
 pub fn funnel(steps: &[String], arms: &[Series], label: &str) -> String {
     let height = 300;
-    let mut svg = String::new();
-    let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
-        root.fill(&WHITE)?;
+    render(height, label, |root| {
         let n = steps.len().max(1) as f64;
         let top = arms
             .iter()
@@ -157,7 +186,7 @@ pub fn funnel(steps: &[String], arms: &[Series], label: &str) -> String {
             .fold(0.0f64, f64::max)
             .max(0.01)
             * 1.1;
-        let mut chart = ChartBuilder::on(&root)
+        let mut chart = ChartBuilder::on(root)
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(56)
@@ -194,20 +223,9 @@ pub fn funnel(steps: &[String], arms: &[Series], label: &str) -> String {
                     Rectangle::new([(x, y - 5), (x + 10, y + 5)], colour.filled())
                 });
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .label_font((FONT, 14))
-            .draw()?;
-        root.present()?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         Ok(())
-    })();
-    if drawn.is_err() {
-        return String::new();
-    }
-    finish(svg, label)
+    })
 }
 
 /// Lines over days since the first exposure, optionally with a shaded band
@@ -248,11 +266,8 @@ pub fn lines(
             },
         )
     };
-    let mut svg = String::new();
-    let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
+    render(height, label, |root| {
+        let mut chart = ChartBuilder::on(root)
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(64)
@@ -302,20 +317,9 @@ pub fn lines(
                 });
             chart.draw_series(s.points.iter().map(|&p| Circle::new(p, 3, colour.filled())))?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .label_font((FONT, 14))
-            .draw()?;
-        root.present()?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         Ok(())
-    })();
-    if drawn.is_err() {
-        return String::new();
-    }
-    finish(svg, label)
+    })
 }
 
 #[cfg(test)]
