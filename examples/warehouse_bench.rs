@@ -33,6 +33,7 @@ struct Options {
     runs: usize,
     reuse: bool,
     cuped: bool,
+    sessions: u32,
 }
 
 fn options() -> Options {
@@ -43,6 +44,7 @@ fn options() -> Options {
         runs: 3,
         reuse: false,
         cuped: true,
+        sessions: 2,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -54,6 +56,7 @@ fn options() -> Options {
             "--units" => o.units = number().max(2),
             "--events" => o.events = number(),
             "--runs" => o.runs = usize::try_from(number()).unwrap_or(1).max(1),
+            "--sessions" => o.sessions = u32::try_from(number()).unwrap_or(1).clamp(1, 16),
             flag @ ("--reuse" | "--no-cuped") => {
                 if flag == "--reuse" {
                     o.reuse = true;
@@ -78,8 +81,9 @@ const EVENT_COLUMNS: &str = "'u' || (1 + (g * 7919) % {units}) AS unit_id, \
        WHEN 1 THEN CAST(g % 11 AS DOUBLE PRECISION) END AS value, \
      CASE WHEN g % 10 = 0 THEN '{\"auto_topup\": ' || CAST(g % 3 = 0 AS TEXT) || '}' END AS properties";
 
-fn seed(conn: &mut DbConnection, dwh: &mut PgConnection, dwh_url: &str, o: &Options) {
-    let source = DataSource {
+/// The warehouse as a data source, with `o.sessions` concurrent queries.
+fn data_source(dwh_url: &str, o: &Options) -> DataSource {
+    DataSource {
         key: "dwh".into(),
         url: SourceUrl::new(dwh_url.to_owned()),
         mapping: Mapping {
@@ -94,9 +98,13 @@ fn seed(conn: &mut DbConnection, dwh: &mut PgConnection, dwh_url: &str, o: &Opti
         limits: Limits {
             statement_timeout_ms: 600_000,
             max_units: 5_000_000,
+            max_concurrent_queries: o.sessions,
         },
-    };
-    verdict::warehouse::store::create(conn, "bench", source).expect("data source");
+    }
+}
+
+fn seed(conn: &mut DbConnection, dwh: &mut PgConnection, dwh_url: &str, o: &Options) {
+    verdict::warehouse::store::create(conn, "bench", data_source(dwh_url, o)).expect("data source");
     let definitions = [
         (
             "topup",
@@ -220,6 +228,27 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// What any plan must at least do on the warehouse, timed on one prepared
+/// session: join every event of the metrics' names to its unit (no
+/// arithmetic), and group the events by unit (no join): seconds of each.
+fn floor(conn: &mut DbConnection, source: &DataSource) -> (f64, f64) {
+    let mut sessions = verdict::warehouse::session::prepare_many(conn, source, "bench_dwh", 1, 1)
+        .expect("session");
+    let session = &mut sessions[0];
+    let mut time = |sql: &str| {
+        let started = Instant::now();
+        session.batch_execute(sql).expect("floor statement");
+        started.elapsed().as_secs_f64()
+    };
+    (
+        time(
+            "SELECT count(*) FROM exposures u JOIN events e ON e.unit_id = u.unit_id \
+             AND e.name IN ('purchase', 'session', 'nps_survey')",
+        ),
+        time("SELECT count(*) FROM (SELECT unit_id FROM events GROUP BY unit_id) g"),
+    )
+}
+
 fn main() {
     let o = options();
     let mut admin = PgConnection::establish(&o.admin_url).expect("admin connection");
@@ -242,6 +271,9 @@ fn main() {
     if !o.reuse {
         let mut dwh = PgConnection::establish(&dwh_url).expect("warehouse");
         seed(conn, &mut dwh, &dwh_url, &o);
+    } else {
+        verdict::warehouse::store::replace(conn, "bench", data_source(&dwh_url, &o))
+            .expect("data source");
     }
     let cut_off = Utc::now().naive_utc();
     let (mut own, mut warehouse, mut copy) = (Vec::new(), Vec::new(), Vec::new());
@@ -260,7 +292,8 @@ fn main() {
         let source = verdict::warehouse::store::get(conn, "dwh")
             .expect("source")
             .source;
-        verdict::warehouse::session::prepare(conn, &source, "bench_dwh", 1).expect("copy");
+        let n = usize::try_from(o.sessions).unwrap_or(1);
+        verdict::warehouse::session::prepare_many(conn, &source, "bench_dwh", 1, n).expect("copy");
         copy.push(started.elapsed().as_secs_f64());
         let started = Instant::now();
         let b = verdict::results::compute(
@@ -281,12 +314,21 @@ fn main() {
             copy[run]
         );
     }
+    let source = verdict::warehouse::store::get(conn, "dwh")
+        .expect("source")
+        .source;
+    let (join, group) = floor(conn, &source);
     println!(
-        "{} units / {} events, 4 metrics{}: own ingestion median {:.3} s, warehouse median {:.3} s \
-         (exposure copy {:.3} s); results agree",
+        "floor on the warehouse: every event joined to its unit {join:.3} s, \
+         events grouped by unit {group:.3} s"
+    );
+    println!(
+        "{} units / {} events, 4 metrics{}, {} warehouse session(s): own ingestion median {:.3} s, \
+         warehouse median {:.3} s (exposure copy {:.3} s); results agree",
         o.units,
         o.events,
         if o.cuped { " with CUPED" } else { "" },
+        o.sessions,
         median(own),
         median(warehouse),
         median(copy),

@@ -158,6 +158,7 @@ async fn every_metric_kind_gives_the_same_results_on_the_warehouse(backend: Back
         "{metrics}"
     );
 
+    let mut on_dwh = Vec::new();
     for (key, own) in EXPERIMENTS.iter().zip(&own) {
         let dwh = read(
             &app,
@@ -182,6 +183,49 @@ async fn every_metric_kind_gives_the_same_results_on_the_warehouse(backend: Back
             &format!("{key}.guardrails"),
         );
         assert_eq!(own["recommendation"], dwh["recommendation"], "{key}");
+        on_dwh.push(dwh);
+    }
+
+    // The metrics above were read two at a time, on two sessions; one session
+    // reading them in turn gives the same numbers.
+    let (status, analytics) = send(
+        &app,
+        ctx.request(
+            "GET",
+            "/api/v1/data-sources/analytics",
+            Role::Admin,
+            Value::Null,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{analytics}");
+    let mut limits = analytics["limits"].clone();
+    assert_eq!(limits["max_concurrent_queries"], 2, "{analytics}");
+    limits["max_concurrent_queries"] = json!(1);
+    let (status, body) = send(
+        &app,
+        ctx.request(
+            "PUT",
+            "/api/v1/data-sources/analytics",
+            Role::Admin,
+            json!({"mapping": analytics["mapping"], "limits": limits}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["limits"]["max_concurrent_queries"], 1, "{body}");
+    for (key, concurrent) in EXPERIMENTS.iter().zip(&on_dwh) {
+        let in_turn = read(
+            &app,
+            &ctx,
+            &format!("/api/v1/experiments/{key}/results?refresh=true"),
+        )
+        .await;
+        same_numbers(
+            &concurrent["metrics"],
+            &in_turn["metrics"],
+            &format!("{key}.metrics"),
+        );
     }
 
     let cta = read(

@@ -22,7 +22,7 @@ use crate::warehouse::{DataSource, Limits, Mapping, SourceUrl, StoredSource, sto
     "url": "postgres://verdict_reader:secret@analytics-db:5432/analytics",
     "mapping": {"relation": "analytics.events_clean", "unit_column": "user_id",
         "name_column": "name", "timestamp_column": "ts", "properties": {"json": "props"}},
-    "limits": {"statement_timeout_ms": 30000, "max_units": 5000000}
+    "limits": {"statement_timeout_ms": 30000, "max_units": 5000000, "max_concurrent_queries": 2}
 }))]
 pub struct DataSourceIn {
     /// Slug; required on create, must match the path (or be omitted) on replace.
@@ -36,7 +36,7 @@ pub struct DataSourceIn {
     pub url: Option<String>,
     /// The events relation and its columns.
     pub mapping: Mapping,
-    /// Statement timeout and unit limit.
+    /// Statement timeout, unit limit and concurrent queries.
     #[serde(default)]
     pub limits: Option<Limits>,
 }
@@ -50,7 +50,7 @@ pub struct DataSourceOut {
     pub url: String,
     /// The events relation and its columns.
     pub mapping: Mapping,
-    /// Statement timeout and unit limit.
+    /// Statement timeout, unit limit and concurrent queries.
     pub limits: Limits,
     /// Created.
     pub created_at: DateTime<Utc>,

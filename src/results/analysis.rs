@@ -3,6 +3,7 @@
 //! the sample-size forecast and the recommendation.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, NaiveDateTime, SubsecRound, TimeDelta, Utc};
 use diesel::prelude::*;
@@ -267,7 +268,8 @@ pub fn compute(
         SnapshotSource::Historical => Source::KnownBy(as_of),
         SnapshotSource::Scheduled | SnapshotSource::Manual => Source::Events(as_of),
     };
-    compute_from(conn, &mut Warehouses::new(), key, from, source, breakdowns)
+    let mut warehouses = Warehouses::prefetched(conn, key, as_of)?;
+    compute_from(conn, &mut warehouses, key, from, source, breakdowns)
 }
 
 /// Computes the results of experiment `key` as of now: advances its stored
@@ -316,7 +318,8 @@ impl Warehouses {
     }
 
     /// With the whole-phase read of every warehouse metric of `key` as of
-    /// `as_of` already made.
+    /// `as_of` already made: per source, on as many sessions at once as it
+    /// allows, each taking the next metric when its last one is done.
     fn prefetched(
         conn: &mut DbConnection,
         key: &str,
@@ -325,22 +328,39 @@ impl Warehouses {
         let mut w = Self::new();
         let (exp, phase) = current_phase(conn, key)?;
         let variants: Vec<String> = phase.arms.iter().map(|a| a.variant.clone()).collect();
+        let mut by_source: BTreeMap<String, Vec<Metric>> = BTreeMap::new();
         for (_, metric) in resolve_metrics(conn, &exp)? {
             let Ok(metric) = metric else { continue };
-            let Some(source) = metric.data_source.clone() else {
-                continue;
+            if let Some(source) = metric.data_source.clone() {
+                by_source.entry(source).or_default().push(metric);
+            }
+        }
+        let sessions = w
+            .sessions
+            .get_or_insert_with(|| Sessions::new(&exp.key, phase.number));
+        for (source, metrics) in by_source {
+            let reads = match sessions.take(conn, &source, metrics.len()) {
+                Ok(mut open) => {
+                    let queries: Vec<MetricQuery<'_>> = metrics
+                        .iter()
+                        .map(|metric| MetricQuery {
+                            experiment: &exp.key,
+                            phase: phase.number,
+                            metric: &metric.definition,
+                            as_of,
+                            pre_period_secs: pre_period_secs(&exp, metric),
+                            slice: None,
+                            ingested_by_as_of: false,
+                        })
+                        .collect();
+                    let reads = read_at_once(&mut open, &exp, &metrics, &queries, &variants);
+                    sessions.keep(&source, open.swap_remove(0));
+                    reads
+                }
+                Err(why) => vec![Err(why); metrics.len()],
             };
-            let query = MetricQuery {
-                experiment: &exp.key,
-                phase: phase.number,
-                metric: &metric.definition,
-                as_of,
-                pre_period_secs: pre_period_secs(&exp, &metric),
-                slice: None,
-                ingested_by_as_of: false,
-            };
-            let read = w.read(conn, &source, &exp, &metric, &query, &variants);
-            w.ahead.push((metric.key.clone(), read));
+            w.ahead
+                .extend(metrics.into_iter().map(|m| m.key).zip(reads));
         }
         Ok(w)
     }
@@ -378,6 +398,52 @@ impl Warehouses {
         )
         .map_err(|e| e.to_string())
     }
+}
+
+/// Each of `metrics` read on a warehouse (`queries[i]` for `metrics[i]`), on
+/// all of `sessions` at once: one thread per session takes the next metric
+/// until none is left. Reads come back in the order of `metrics`.
+fn read_at_once(
+    sessions: &mut [DbConnection],
+    exp: &Experiment,
+    metrics: &[Metric],
+    queries: &[MetricQuery<'_>],
+    variants: &[String],
+) -> Vec<Result<Read, String>> {
+    let next = AtomicUsize::new(0);
+    let mut reads: Vec<(usize, Result<Read, String>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = sessions
+            .iter_mut()
+            .map(|session| {
+                let next = &next;
+                scope.spawn(move || {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let (Some(metric), Some(query)) = (metrics.get(i), queries.get(i)) else {
+                            return done;
+                        };
+                        let read = read_metric(
+                            session,
+                            exp,
+                            metric,
+                            query,
+                            Source::Events(query.as_of),
+                            variants,
+                        )
+                        .map_err(|e| e.to_string());
+                        done.push((i, read));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    reads.sort_by_key(|(i, _)| *i);
+    reads.into_iter().map(|(_, read)| read).collect()
 }
 
 /// Brings the stored per-unit values of `key`'s current phase up to date

@@ -69,6 +69,13 @@ pub struct Limits {
     #[serde(default = "default_max_units")]
     #[schema(minimum = 1, default = 5000000)]
     pub max_units: u64,
+    /// Metric statements one analysis runs at once on the source (default 2),
+    /// each on its own session with its own copy of the exposures: statements
+    /// over temporary tables never get parallel workers, so concurrency across
+    /// metrics is how an analysis uses more than one of the source's cores.
+    #[serde(default = "default_concurrency")]
+    #[schema(minimum = 1, maximum = 16, default = 2)]
+    pub max_concurrent_queries: u32,
 }
 
 fn default_timeout() -> u32 {
@@ -79,11 +86,16 @@ fn default_max_units() -> u64 {
     5_000_000
 }
 
+fn default_concurrency() -> u32 {
+    2
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Self {
             statement_timeout_ms: default_timeout(),
             max_units: default_max_units(),
+            max_concurrent_queries: default_concurrency(),
         }
     }
 }
@@ -239,6 +251,12 @@ pub fn validate(source: &DataSource) -> Result<(), Vec<FieldError>> {
     if source.limits.max_units == 0 {
         errors.push(FieldError::new("limits.max_units", "at least 1"));
     }
+    if !(1..=16).contains(&source.limits.max_concurrent_queries) {
+        errors.push(FieldError::new(
+            "limits.max_concurrent_queries",
+            "between 1 and 16",
+        ));
+    }
     if errors.is_empty() {
         Ok(())
     } else {
@@ -324,6 +342,16 @@ mod tests {
             field(|s| s.limits.statement_timeout_ms = 0),
             ["limits.statement_timeout_ms"]
         );
+        for concurrency in [0, 17] {
+            let mut s = ok.clone();
+            s.limits.max_concurrent_queries = concurrency;
+            let fields: Vec<String> = validate(&s)
+                .unwrap_err()
+                .into_iter()
+                .map(|e| e.field)
+                .collect();
+            assert_eq!(fields, ["limits.max_concurrent_queries"]);
+        }
         assert_eq!(field(|s| s.key = "Bad Key".into()), ["key"]);
     }
 }

@@ -130,7 +130,7 @@ pub fn describe(pg: &mut PgConnection, source: &DataSource) -> Result<Descriptio
     })
 }
 
-#[derive(Insertable)]
+#[derive(Insertable, Clone)]
 #[diesel(table_name = warehouse_exposures, treat_none_as_default_value = false)]
 struct Exposure {
     experiment_key: String,
@@ -142,25 +142,9 @@ struct Exposure {
     dimensions: Option<String>,
 }
 
-/// A session on `source` ready for metric queries of `key`'s `phase`.
-pub fn prepare(
-    conn: &mut DbConnection,
-    source: &DataSource,
-    key: &str,
-    phase: u32,
-) -> Result<DbConnection, WarehouseError> {
-    let phase = i32::try_from(phase).unwrap_or(i32::MAX);
-    let units: i64 = exposures::table
-        .filter(exposures::experiment_key.eq(key))
-        .filter(exposures::phase.eq(phase))
-        .count()
-        .get_result(conn)?;
-    if units > i64::try_from(source.limits.max_units).unwrap_or(i64::MAX) {
-        return Err(WarehouseError::TooManyUnits {
-            units,
-            max: source.limits.max_units,
-        });
-    }
+/// A session on `source` with its temporary `exposures` table (still empty)
+/// and `events` view.
+fn open(source: &DataSource) -> Result<PgConnection, WarehouseError> {
     let mut pg = connect(source)?;
     let described = describe(&mut pg, source)?;
     if !described.missing.is_empty() {
@@ -171,6 +155,17 @@ pub fn prepare(
     }
     pg.batch_execute(EXPOSURES_DDL)?;
     pg.batch_execute(&events_view(&source.mapping, &described.columns))?;
+    Ok(pg)
+}
+
+/// Hands the exposures of `key`'s `phase` to `each`, `CHUNK` at a time, in
+/// unit order; stops early when `each` returns false.
+fn read_exposures(
+    conn: &mut DbConnection,
+    key: &str,
+    phase: i32,
+    mut each: impl FnMut(Vec<Exposure>) -> bool,
+) -> Result<(), WarehouseError> {
     let mut after = String::new();
     loop {
         let rows: Vec<(
@@ -194,10 +189,10 @@ pub fn prepare(
             ))
             .load(conn)?;
         let Some(last) = rows.last().map(|r| r.0.clone()) else {
-            break;
+            return Ok(());
         };
         let full = rows.len() as i64 == CHUNK;
-        let batch: Vec<Exposure> = rows
+        let batch = rows
             .into_iter()
             .map(
                 |(unit_id, variant, first_seen, recorded_at, dimensions)| Exposure {
@@ -211,16 +206,71 @@ pub fn prepare(
                 },
             )
             .collect();
-        diesel::copy_from(warehouse_exposures::table)
-            .from_insertable(batch)
-            .execute(&mut pg)?;
-        if !full {
-            break;
+        if !each(batch) || !full {
+            return Ok(());
         }
         after = last;
     }
-    pg.batch_execute("ANALYZE exposures; SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")?;
-    Ok(DbConnection::Postgresql(pg))
+}
+
+/// `n` (at least one) sessions on `source` ready for metric queries of
+/// `key`'s `phase`. The exposures are read once from Verdict's database and
+/// copied into every session at the same time, one thread per session.
+pub fn prepare_many(
+    conn: &mut DbConnection,
+    source: &DataSource,
+    key: &str,
+    phase: u32,
+    n: usize,
+) -> Result<Vec<DbConnection>, WarehouseError> {
+    let phase = i32::try_from(phase).unwrap_or(i32::MAX);
+    let units: i64 = exposures::table
+        .filter(exposures::experiment_key.eq(key))
+        .filter(exposures::phase.eq(phase))
+        .count()
+        .get_result(conn)?;
+    if units > i64::try_from(source.limits.max_units).unwrap_or(i64::MAX) {
+        return Err(WarehouseError::TooManyUnits {
+            units,
+            max: source.limits.max_units,
+        });
+    }
+    let mut sessions = (0..n.max(1))
+        .map(|_| open(source))
+        .collect::<Result<Vec<_>, _>>()?;
+    std::thread::scope(|scope| {
+        let (senders, copies): (Vec<_>, Vec<_>) = sessions
+            .iter_mut()
+            .map(|pg| {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Exposure>>(1);
+                let copy = scope.spawn(move || -> Result<(), WarehouseError> {
+                    for batch in rx {
+                        diesel::copy_from(warehouse_exposures::table)
+                            .from_insertable(batch)
+                            .execute(pg)?;
+                    }
+                    pg.batch_execute(
+                        "ANALYZE exposures; SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
+                    )?;
+                    Ok(())
+                });
+                (tx, copy)
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .unzip();
+        // A session whose copy failed hangs up; its error is the one reported.
+        let read = read_exposures(conn, key, phase, |batch| {
+            senders.iter().all(|tx| tx.send(batch.clone()).is_ok())
+        });
+        drop(senders);
+        let copied = copies
+            .into_iter()
+            .map(|c| c.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect::<Result<Vec<()>, _>>();
+        copied.and(read)
+    })?;
+    Ok(sessions.into_iter().map(DbConnection::Postgresql).collect())
 }
 
 /// The sessions one analysis opened, by source key; a source that failed
@@ -241,6 +291,45 @@ impl Sessions {
         }
     }
 
+    /// Sessions on data source `source` for `wanted` reads run at once: as
+    /// many as wanted and the source allows (`max_concurrent_queries`), or the
+    /// one already open. Give one back with [`Sessions::keep`] for later reads.
+    pub fn take(
+        &mut self,
+        conn: &mut DbConnection,
+        source: &str,
+        wanted: usize,
+    ) -> Result<Vec<DbConnection>, String> {
+        match self.open.remove(source) {
+            Some(Ok(session)) => return Ok(vec![session]),
+            Some(Err(e)) => {
+                self.open.insert(source.to_owned(), Err(e.clone()));
+                return Err(e);
+            }
+            None => {}
+        }
+        let prepared = super::store::get(conn, source)
+            .map_err(|e| e.to_string())
+            .and_then(|s| {
+                let allowed = usize::try_from(s.source.limits.max_concurrent_queries).unwrap_or(1);
+                prepare_many(conn, &s.source, &self.key, self.phase, wanted.min(allowed)).map_err(
+                    |e| {
+                        tracing::warn!(source, error = %e, "data source unavailable");
+                        e.to_string()
+                    },
+                )
+            });
+        if let Err(e) = &prepared {
+            self.open.insert(source.to_owned(), Err(e.clone()));
+        }
+        prepared
+    }
+
+    /// Keeps `session` on `source` open for later reads of this analysis.
+    pub fn keep(&mut self, source: &str, session: DbConnection) {
+        self.open.insert(source.to_owned(), Ok(session));
+    }
+
     /// The session on data source `source`, prepared on first use.
     pub fn get(
         &mut self,
@@ -248,15 +337,8 @@ impl Sessions {
         source: &str,
     ) -> Result<&mut DbConnection, String> {
         if !self.open.contains_key(source) {
-            let prepared = super::store::get(conn, source)
-                .map_err(|e| e.to_string())
-                .and_then(|s| {
-                    prepare(conn, &s.source, &self.key, self.phase).map_err(|e| {
-                        tracing::warn!(source, error = %e, "data source unavailable");
-                        e.to_string()
-                    })
-                });
-            self.open.insert(source.to_owned(), prepared);
+            let mut taken = self.take(conn, source, 1)?;
+            self.keep(source, taken.remove(0));
         }
         match self.open.get_mut(source) {
             Some(Ok(session)) => Ok(session),
