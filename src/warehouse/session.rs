@@ -256,12 +256,13 @@ pub fn prepare_many(
                 });
                 (tx, copy)
             })
-            .collect::<Vec<_>>()
-            .into_iter()
             .unzip();
         // A session whose copy failed hangs up; its error is the one reported.
         let read = read_exposures(conn, key, phase, |batch| {
-            senders.iter().all(|tx| tx.send(batch.clone()).is_ok())
+            let Some((last, others)) = senders.split_last() else {
+                return false;
+            };
+            others.iter().all(|tx| tx.send(batch.clone()).is_ok()) && last.send(batch).is_ok()
         });
         drop(senders);
         let copied = copies
